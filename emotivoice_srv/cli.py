@@ -1,0 +1,171 @@
+"""The ``emotivoice-srv`` command: export, synth, voices, emotions.
+
+Exit codes: 0 ok, 2 bad usage or input (message on stderr), 3 model/bundle problem.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import logs
+from .errors import EmotivoiceError, InvalidInput
+from .paths import bundles_dir, default_cache_dir
+from .settings import COMMON, ENGINE, add_options
+
+log = logging.getLogger("emotivoice_srv.cli")
+DEFAULT_BUNDLE = "kokoro-82m"
+
+
+def _cache_dir(args: argparse.Namespace) -> Path:
+    return Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+
+
+def _ensure_bundle(args: argparse.Namespace, precision: str) -> Path:
+    """The bundle to load: --bundle as given, or the default one, built on first use."""
+    if args.bundle:
+        return Path(args.bundle)
+    target = bundles_dir(_cache_dir(args)) / DEFAULT_BUNDLE
+    from .bundle import read_manifest
+
+    try:
+        if precision in read_manifest(target).precisions:
+            return target
+    except EmotivoiceError:
+        pass
+    print(f"building the model bundle ({precision}) in {target} (first use only)", file=sys.stderr)
+    from export import build_bundle
+
+    build_bundle(target, (precision,), progress=True)
+    return target
+
+
+def load_engine(args: argparse.Namespace):
+    from .engine import Engine, EngineConfig
+    from .graphs import choose_runtime
+
+    runtime = choose_runtime(args.device, args.precision)
+    bundle = _ensure_bundle(args, runtime.precision)
+    return Engine.load(EngineConfig(
+        bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
+        max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
+    ))
+
+
+def _parse_emotion_arg(raw: str | None):
+    """`happy`, `happy:0.8`, or a JSON mix `{"happy": 0.7, "surprised": 0.3}`."""
+    if raw is None or not raw.strip().startswith("{"):
+        return raw
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--emotion looks like JSON but is not valid: {exc}") from exc
+    return value
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from export import build_bundle
+
+    out = Path(args.out) if args.out else bundles_dir(_cache_dir(args)) / DEFAULT_BUNDLE
+    report = build_bundle(out, args.precision, force=args.force, progress=not args.quiet)
+    if report.built:
+        print(f"built {', '.join(report.built)} in {out} ({report.seconds})")
+    else:
+        print(f"bundle {out} is up to date ({', '.join(report.up_to_date)}); nothing to do")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .audio.encode import write_file
+    from .engine import SynthesisOptions
+
+    text = args.text if args.text not in (None, "-") else sys.stdin.read()
+    options = SynthesisOptions(
+        voice=args.voice, emotion=_parse_emotion_arg(args.emotion), intensity=args.intensity,
+        prompt=args.prompt, speed=args.speed, pitch=args.pitch, energy=args.energy,
+    )
+    engine = load_engine(args)
+    result = engine.synthesize(text, options)
+    write_file(Path(args.output), result.audio, result.sample_rate)
+    print(json.dumps({"output": args.output, "seconds": round(result.duration_s, 3), "chunks": result.chunks,
+                      "emotion": dict(result.emotion.mix), "intensity": result.emotion.intensity,
+                      "precision": engine.precision, "timings": result.timings}))
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    engine = load_engine(args)
+    for v in engine.voices:
+        print(f"{v.id}\t{v.gender}\t{v.language}\t{v.description}")
+    return 0
+
+
+def cmd_emotions(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .prosody.emotion import EMOTIONS, PRESETS
+
+    for name in EMOTIONS:
+        params = {k: v for k, v in asdict(PRESETS[name]).items() if v not in (0.0, 1.0)}
+        print(f"{name}\t{json.dumps(params)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emotivoice-srv", description="Emotional, voice-cloning TTS server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")
+    add_options(p, COMMON)
+    p.add_argument("--out", help="bundle directory (default: <cache-dir>/bundles/kokoro-82m)")
+    p.add_argument("--precision", default="int8", help="comma-separated: int8,fp32,fp16 (default int8)")
+    p.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("synth", help="synthesize text to an audio file")
+    add_options(p, COMMON + ENGINE)
+    p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
+    p.add_argument("--voice", default="jf_alpha", help="voice id (see `voices`)")
+    p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")
+    p.add_argument("--intensity", type=float, help="emotion intensity 0..1")
+    p.add_argument("--prompt", help="free-text emotion prompt, e.g. 'very excited' or '有点生气'")
+    p.add_argument("--speed", type=float, default=1.0, help="speaking-rate factor (0.5..2)")
+    p.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones (-12..12)")
+    p.add_argument("--energy", type=float, default=0.0, help="loudness change in dB (-20..12)")
+    p.add_argument("-o", "--output", default="out.wav", help="output file; format from extension (wav/flac/ogg/mp3/pcm)")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("voices", help="list voices")
+    add_options(p, COMMON + ENGINE)
+    p.set_defaults(func=cmd_voices)
+
+    p = sub.add_parser("emotions", help="list emotions and their prosody presets")
+    add_options(p, COMMON)
+    p.set_defaults(func=cmd_emotions)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logs.configure(args.log_level, args.log_format)
+    try:
+        return args.func(args)
+    except InvalidInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except EmotivoiceError as exc:
+        if exc.code in ("unknown_voice",):
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The synthesis engine: a bundle loaded once, then text -> 24 kHz float32 speech with emotion.
+
+Per utterance: duration graph -> duration edits (pauses, phrase-final lengthening) -> alignment ->
+prosody graph -> F0/energy edits -> decoder graph -> gain. ``stream`` yields each utterance's audio
+as soon as it is rendered, so the first sentence can be played while the rest is computed.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from .bundle import Manifest, read_manifest, verify_files
+from .errors import InvalidInput
+from .graphs import KokoroGraphs, StageTimings, choose_runtime
+from .graphs.session import check_single_runtime
+from .prosody import (
+    EmotionSpec,
+    ProsodyParams,
+    apply_durations,
+    apply_energy,
+    apply_f0,
+    emotion_from_prompt,
+    expand,
+    parse_emotion,
+    resolve_prosody,
+)
+from .prosody.transform import apply_gain
+from .text.frontend import Frontend, Utterance
+from .voices import Voice, VoiceLibrary
+
+log = logging.getLogger("emotivoice_srv.engine")
+
+SPEED_RANGE = (0.5, 2.0)
+PITCH_RANGE_ST = (-12.0, 12.0)
+ENERGY_RANGE_DB = (-20.0, 12.0)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to load a bundle. Every field has a CLI flag and an EMOTIVOICE_* variable (see cli.py)."""
+
+    bundle_dir: Path
+    device: str = "auto"
+    """cpu (int8 graphs), cuda (fp16 graphs on the CUDA provider) or auto."""
+    precision: str | None = None
+    """Override the device's default precision (int8 / fp32 / fp16)."""
+    threads: int | None = None
+    """Intra-op threads per session; default: all cores."""
+    max_text_chars: int = 10_000
+    """Longest accepted text, in characters."""
+    sentence_gap_s: float = 0.12
+    """Silence inserted after a sentence-final chunk (scaled by the emotion's pause factor)."""
+    clause_gap_s: float = 0.04
+    """Silence inserted after a chunk that ends mid-sentence."""
+    verify_hashes: bool = False
+    """Hash every bundle file at load (slow for big bundles; export already verified them)."""
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Per-request controls, validated before any graph runs."""
+
+    voice: str
+    emotion: str | Mapping[str, float] | None = None
+    intensity: float | None = None
+    prompt: str | None = None
+    speed: float = 1.0
+    pitch: float = 0.0
+    """Explicit pitch shift, semitones, added to the emotion's."""
+    energy: float = 0.0
+    """Explicit loudness change, dB, added to the emotion's."""
+
+
+@dataclass
+class AudioChunk:
+    """One rendered utterance."""
+
+    audio: np.ndarray
+    sample_rate: int
+    index: int
+    text: str
+    is_last: bool
+    timings: StageTimings
+
+
+@dataclass
+class SynthesisResult:
+    audio: np.ndarray
+    sample_rate: int
+    emotion: EmotionSpec
+    prosody: ProsodyParams
+    chunks: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+def _check_range(name: str, value: float, bounds: tuple[float, float], unit: str = "") -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{name} must be a number, got {value!r}") from exc
+    if math.isnan(x) or not bounds[0] <= x <= bounds[1]:
+        raise InvalidInput(f"{name} must be in [{bounds[0]}, {bounds[1]}]{unit}, got {value!r}",
+                           code=f"{name}_out_of_range")
+    return x
+
+
+class Engine:
+    """Load with ``Engine.load(config)``; ``synthesize`` and ``stream`` are thread-safe."""
+
+    def __init__(self, config: EngineConfig, manifest: Manifest, graphs: KokoroGraphs, voices: VoiceLibrary,
+                 frontend: Frontend, load_seconds: dict[str, float]) -> None:
+        self.config = config
+        self.manifest = manifest
+        self.graphs = graphs
+        self.voices = voices
+        self.frontend = frontend
+        self.load_seconds = load_seconds
+        self.sample_rate = manifest.sample_rate
+
+    @classmethod
+    def load(cls, config: EngineConfig) -> "Engine":
+        t0 = time.perf_counter()
+        check_single_runtime()
+        manifest = read_manifest(config.bundle_dir)
+        runtime = choose_runtime(config.device, config.precision)
+        if config.verify_hashes:
+            verify_files(config.bundle_dir, manifest, (runtime.precision,))
+        graphs = KokoroGraphs.load(config.bundle_dir, manifest, runtime, config.threads)
+        t1 = time.perf_counter()
+        voices = VoiceLibrary.from_bundle(config.bundle_dir, manifest)
+        lexicon_dir = Path(config.bundle_dir) / "frontend"
+        frontend = Frontend(manifest.vocab, manifest.max_tokens, lexicon_dir if lexicon_dir.is_dir() else None)
+        t2 = time.perf_counter()
+        seconds = {**{f"session_{k}": v for k, v in graphs.load_seconds.items()},
+                   "sessions": round(t1 - t0, 3), "voices_frontend": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
+        log.info("engine loaded", extra={"bundle": str(config.bundle_dir), "device": runtime.device,
+                                         "precision": runtime.precision, "seconds": seconds})
+        return cls(config, manifest, graphs, voices, frontend, seconds)
+
+    @property
+    def precision(self) -> str:
+        return self.graphs.runtime.precision
+
+    # -- request preparation -------------------------------------------------------------
+    def resolve(self, options: SynthesisOptions) -> tuple[Voice, EmotionSpec, ProsodyParams]:
+        """Validate options and turn them into a voice and prosody targets (no graph runs)."""
+        voice = self.voices.get(options.voice)
+        if options.prompt is not None and options.emotion is not None:
+            raise InvalidInput("give either an emotion or a free-text prompt, not both")
+        if options.prompt is not None:
+            if not isinstance(options.prompt, str):
+                raise InvalidInput("prompt must be a string")
+            spec = emotion_from_prompt(options.prompt)
+            if options.intensity is not None:
+                spec = parse_emotion(dict(spec.mix), intensity=options.intensity)
+        else:
+            spec = parse_emotion(options.emotion, options.intensity)
+        speed = _check_range("speed", options.speed, SPEED_RANGE)
+        pitch = _check_range("pitch", options.pitch, PITCH_RANGE_ST, " semitones")
+        energy = _check_range("energy", options.energy, ENERGY_RANGE_DB, " dB")
+        return voice, spec, resolve_prosody(spec, pitch_st=pitch, rate=speed, energy_db=energy)
+
+    # -- rendering -------------------------------------------------------------------------
+    def render(self, utt: Utterance, voice: Voice, params: ProsodyParams) -> tuple[np.ndarray, StageTimings]:
+        """One utterance through the three graphs with the prosody edits between them."""
+        t = StageTimings()
+        style = voice.style(len(utt.phonemes))
+        t0 = time.perf_counter()
+        out = self.graphs.duration(utt.tokens, style, params.rate)
+        t1 = time.perf_counter()
+        frames = apply_durations(out.durations, utt.phonemes, params)
+        prosody_aligned = expand(out.prosody_features, frames)
+        text_aligned = expand(out.text_features, frames)
+        t2 = time.perf_counter()
+        f0, energy = self.graphs.prosody(prosody_aligned, style)
+        t3 = time.perf_counter()
+        f0 = apply_f0(f0, params)
+        energy = apply_energy(energy, params)
+        t4 = time.perf_counter()
+        audio = self.graphs.decode(text_aligned, f0, energy, style)
+        t5 = time.perf_counter()
+        audio = apply_gain(audio, params.energy_db)
+        t.duration, t.prosody, t.decoder = t1 - t0, t3 - t2, t5 - t4
+        t.host = (t2 - t1) + (t4 - t3) + (time.perf_counter() - t5)
+        return audio, t
+
+    def _gap(self, utt: Utterance, params: ProsodyParams, last: bool) -> np.ndarray:
+        if last:
+            return np.zeros(0, np.float32)
+        base = self.config.sentence_gap_s if utt.sentence_end else self.config.clause_gap_s
+        return np.zeros(int(base * params.pause_scale / params.rate * self.sample_rate), np.float32)
+
+    def stream(self, text: str, options: SynthesisOptions) -> Iterator[AudioChunk]:
+        """Yield audio utterance by utterance (validation errors raise before the first chunk)."""
+        voice, _, params = self.resolve(options)
+        utterances = self.frontend.prepare(text, self.config.max_text_chars)
+        return self._stream(utterances, voice, params)
+
+    def _stream(self, utterances: list[Utterance], voice: Voice, params: ProsodyParams) -> Iterator[AudioChunk]:
+        for i, utt in enumerate(utterances):
+            audio, timings = self.render(utt, voice, params)
+            last = i == len(utterances) - 1
+            audio = np.concatenate([audio, self._gap(utt, params, last)])
+            yield AudioChunk(audio, self.sample_rate, i, utt.text, last, timings)
+
+    def synthesize(self, text: str, options: SynthesisOptions | None = None, **kwargs) -> SynthesisResult:
+        """Whole text -> one waveform. ``synthesize(text, voice="jf_alpha", emotion="happy")`` works too."""
+        if options is None:
+            options = SynthesisOptions(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either options or keyword arguments")
+        t0 = time.perf_counter()
+        voice, spec, params = self.resolve(options)
+        utterances = self.frontend.prepare(text, self.config.max_text_chars)
+        t1 = time.perf_counter()
+        pieces, total = [], StageTimings()
+        for chunk in self._stream(utterances, voice, params):
+            pieces.append(chunk.audio)
+            total.add(chunk.timings)
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        elapsed = time.perf_counter() - t0
+        timings = {"frontend": t1 - t0, "duration": total.duration, "prosody": total.prosody,
+                   "decoder": total.decoder, "host": total.host, "total": elapsed,
+                   "rtf": elapsed / max(len(audio) / self.sample_rate, 1e-9)}
+        return SynthesisResult(audio, self.sample_rate, spec, params, len(utterances),
+                               {k: round(v, 4) for k, v in timings.items()})

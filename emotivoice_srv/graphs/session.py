@@ -1,0 +1,87 @@
+"""Creating onnxruntime sessions: provider and precision follow the device.
+
+``cpu`` runs the int8 graphs on the CPU provider; ``cuda`` runs fp16 graphs on the CUDA provider;
+``auto`` picks cuda when onnxruntime-gpu sees a GPU. Both onnxruntime wheels installed at once is
+refused: they overwrite each other's files and whichever won is undefined.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from ..errors import BundleError, InvalidInput
+
+log = logging.getLogger("emotivoice_srv.graphs")
+
+DEVICES = ("cpu", "cuda", "auto")
+DEFAULT_PRECISION = {"cpu": "int8", "cuda": "fp16"}
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    device: str
+    precision: str
+    providers: tuple[str, ...]
+
+
+def _installed(dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def check_single_runtime() -> None:
+    if _installed("onnxruntime") and _installed("onnxruntime-gpu"):
+        raise BundleError(
+            "both onnxruntime and onnxruntime-gpu are installed; they provide the same module. "
+            "Run `pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu` for GPU "
+            "(or reinstall onnxruntime alone for CPU).",
+            code="runtime_conflict",
+        )
+
+
+def choose_runtime(device: str = "auto", precision: str | None = None) -> RuntimeChoice:
+    """Resolve device -> (precision, providers); raise if cuda is asked for but unavailable."""
+    if device not in DEVICES:
+        raise InvalidInput(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    has_cuda = "CUDAExecutionProvider" in available
+    if device == "auto":
+        device = "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise BundleError(
+            "device 'cuda' requested but onnxruntime has no CUDAExecutionProvider "
+            f"(available: {sorted(available)}); install the gpu extra",
+            code="device_unavailable",
+        )
+    providers = ("CUDAExecutionProvider", "CPUExecutionProvider") if device == "cuda" else ("CPUExecutionProvider",)
+    return RuntimeChoice(device, precision or DEFAULT_PRECISION[device], providers)
+
+
+def create_session(path: Path, providers: tuple[str, ...], threads: int | None = None):
+    """One inference session; thread-safe ``run`` per onnxruntime's contract."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    provider_options = []
+    for p in providers:
+        provider_options.append({"cudnn_conv_algo_search": "HEURISTIC"} if p == "CUDAExecutionProvider" else {})
+    t0 = time.perf_counter()
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=list(providers),
+                                       provider_options=provider_options)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise BundleError(f"cannot load graph {path}: {exc}", code="bundle_corrupt") from exc
+    log.debug("session created", extra={"graph": str(path), "seconds": round(time.perf_counter() - t0, 3)})
+    return session

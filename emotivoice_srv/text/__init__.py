@@ -1,0 +1,1 @@
+"""Text front end: written English -> spoken words (normalize) -> phonemes (g2p) -> chunks."""

@@ -1,0 +1,70 @@
+"""Splitting text into utterances the model can take, at the strongest break that fits.
+
+Sentences first (so streaming can start after the first one), then clauses (; : , —), then words.
+Length is measured in phonemes, because that is what the model's token limit counts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”')\]]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[;:,—])\s*")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One utterance: its text, its phonemes, and whether it ends a sentence."""
+
+    text: str
+    phonemes: str
+    sentence_end: bool
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _pack(pieces: list[str], phonemize: Callable[[str], str], limit: int) -> Iterator[tuple[str, str]]:
+    """Greedily join pieces while their phonemes fit; a piece that alone is too long is split further."""
+    current, current_ps = "", ""
+    for piece in pieces:
+        candidate = f"{current} {piece}".strip()
+        ps = phonemize(candidate)
+        if len(ps) <= limit:
+            current, current_ps = candidate, ps
+            continue
+        if current:
+            yield current, current_ps
+        ps = phonemize(piece)
+        if len(ps) <= limit:
+            current, current_ps = piece, ps
+            continue
+        words = piece.split()
+        if len(words) == 1:  # one enormous "word": cut its phonemes
+            yield piece, ps[:limit]
+            current, current_ps = "", ""
+            continue
+        *head, last = list(_pack(words, phonemize, limit))
+        yield from head
+        current, current_ps = last
+    if current and current_ps:
+        yield current, current_ps
+
+
+def chunk_text(text: str, phonemize: Callable[[str], str], limit: int) -> list[Chunk]:
+    """Normalized text -> chunks whose phoneme strings are at most ``limit`` symbols long."""
+    chunks: list[Chunk] = []
+    for sentence in split_sentences(text):
+        ps = phonemize(sentence)
+        if not ps:
+            continue
+        if len(ps) <= limit:
+            chunks.append(Chunk(sentence, ps, True))
+            continue
+        clauses = [c for c in _CLAUSE_END.split(sentence) if c.strip()]
+        parts = list(_pack(clauses, phonemize, limit))
+        for i, (part, part_ps) in enumerate(parts):
+            chunks.append(Chunk(part, part_ps, i == len(parts) - 1))
+    return chunks

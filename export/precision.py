@@ -1,0 +1,623 @@
+"""Precision variants of the Kokoro stage graphs: int8 (as shipped), fp32 and fp16.
+
+The shipped graph is dynamically int8 quantized by onnxruntime's quantizer. Every quantized weight
+appears in one of a handful of fixed node patterns; ``dequantize`` recognizes exactly those and
+rewrites each into the float op the quantizer started from:
+
+* ``DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q, x_zp, W_zp) -> Cast(float)
+  -> Mul(x_scale * W_scale)``  becomes  ``MatMul(x, W)``
+* ``DynamicQuantizeLinear(x) -> ConvInteger(x_q, W_q, x_zp, W_zp) [-> Add(quantized bias)]
+  -> Cast(float) -> Mul(x_scale * W_scale)``  becomes  ``Conv(x, W [, bias])``
+  (the quantized bias is ``int32(Floor(bias / (x_scale * W_scale)))``; the float bias is used)
+* ``com.microsoft.DynamicQuantizeLSTM(X, W_q, R_q, B, ..., W_scale, W_zp, R_scale, R_zp)``
+  becomes ``LSTM(X, W, R, B, ...)``; the quantizer stored W / R transposed to
+  [dirs, input, 4*hidden] / [dirs, hidden, 4*hidden], ONNX wants [dirs, 4*hidden, input|hidden];
+  the gate order (i, o, f, c) is the same for both ops.
+* ``Gather(E_q, ids) -> DequantizeLinear(scale, zp)``  becomes  ``Gather(E, ids)``
+
+with ``W = (W_q - W_zp) * W_scale`` (per tensor, or per output channel as stored). Anything else
+that involves a quantized op raises ``ValueError`` naming the node: a graph this module does not
+understand is refused instead of converted into something subtly wrong.
+
+The fp16 graph is the fp32 graph with float16 weights and compute and float32 inputs/outputs. Ops
+that break or lose too much precision in half precision stay in float32 (``FP16_OP_BLOCK_LIST`` and
+the sine generator's phase path, see ``fp16_node_block_list``). It is meant for the CUDA execution
+provider; onnxruntime's CPU provider lacks float16 kernels for several ops the graphs use.
+``round_weights_to_fp16`` gives the CPU-runnable stand-in: the fp32 graph with every float weight
+rounded to float16 and back.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+PRECISIONS = ("int8", "fp32", "fp16")
+
+IR_VERSION = 9
+"""onnxruntime 1.31 reads IR <= 13 while onnx 1.23 writes 14; the source graph is IR 9."""
+
+INTEGER_OPS = frozenset({"MatMulInteger", "ConvInteger", "DynamicQuantizeLinear", "DynamicQuantizeLSTM"})
+"""Ops that must not survive ``dequantize``."""
+
+_QUANTIZED_OPS = INTEGER_OPS | {
+    "DequantizeLinear",
+    "QuantizeLinear",
+    "QLinearMatMul",
+    "QLinearConv",
+    "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul",
+    "QAttention",
+    "QGemm",
+    "QLinearAdd",
+    "QLinearMul",
+}
+
+FP16_OP_BLOCK_LIST = (
+    # shape / index computation and ops whose fp16 form is missing or lossy
+    "Range",
+    "CumSum",
+    "STFT",
+    "NonZero",
+    "ScatterND",
+    "ConstantOfShape",
+    "Resize",
+    "Atan",
+    "Floor",
+    "Round",
+    "Clip",
+    "ReduceSum",
+    "Pow",
+    "Sqrt",
+    "Exp",
+    # recurrent layers: long accumulation over time
+    "LSTM",
+    # onnxconverter-common's defaults that apply to these graphs
+    "Min",
+    "Max",
+    "Upsample",
+    "TopK",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def convert_precision(model: onnx.ModelProto, precision: str) -> onnx.ModelProto:
+    """Return a copy of the int8 ``model`` in ``precision`` ("int8", "fp32" or "fp16").
+
+    The graph interface (input / output names, float32 io) is unchanged. The result has
+    ``ir_version`` 9 and passes ``onnx.checker.check_model``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; expected one of {PRECISIONS}")
+    if precision == "int8":
+        out = onnx.ModelProto()
+        out.CopyFrom(model)
+    elif precision == "fp32":
+        out = dequantize(model)
+    else:
+        out = to_fp16(dequantize(model))
+    return _finish(out)
+
+
+def dequantize(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The float32 graph: every quantized weight dequantized, every integer op replaced."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    _Dequantizer(out.graph).run()
+    _remove_dead_nodes(out.graph)
+    for node in out.graph.node:
+        if node.op_type in _QUANTIZED_OPS:
+            raise ValueError(
+                f"unrecognized quantization pattern at {node.op_type} node {node.name!r}: "
+                "still read by a node that was not converted"
+            )
+    return _finish(out)
+
+
+def round_weights_to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Copy of a float32 graph whose float32 initializers are rounded to float16 and back.
+
+    Runs anywhere the fp32 graph runs and shows the weight-precision part of the fp16 error.
+    """
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    for i, init in enumerate(out.graph.initializer):
+        if init.data_type == onnx.TensorProto.FLOAT:
+            arr = numpy_helper.to_array(init)
+            out.graph.initializer[i].CopyFrom(
+                numpy_helper.from_array(_saturate_fp16(arr).astype(np.float32), init.name)
+            )
+    return _finish(out)
+
+
+def fp16_node_block_list(model: onnx.ModelProto) -> list[str]:
+    """Names of the nodes that compute the sine generator's phase: every node upstream of a ``Sin``
+    that reads a ``CumSum`` result (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin).
+
+    The phase is an unwrapped running sum that reaches ~1e4 rad within seconds; float16 spacing
+    there is ~8 rad, so a float16 sine would be noise. Kept in float32.
+    """
+    g = model.graph
+    producers = _producers(g)
+    consumers = _consumers(g)
+    # Sin nodes downstream of a CumSum
+    after_cumsum: set[int] = set()
+    stack = [n for n in g.node if n.op_type == "CumSum"]
+    sins = []
+    while stack:
+        node = stack.pop()
+        if id(node) in after_cumsum:
+            continue
+        after_cumsum.add(id(node))
+        if node.op_type == "Sin":
+            sins.append(node)
+            continue
+        for o in node.output:
+            stack.extend(consumers.get(o, ()))
+    # everything those Sin nodes depend on
+    keep: set[int] = set()
+    stack = sins
+    while stack:
+        node = stack.pop()
+        if id(node) in keep:
+            continue
+        keep.add(id(node))
+        stack.extend(producers[i] for i in _node_inputs(node) if i in producers)
+    return [n.name for n in g.node if id(n) in keep]
+
+
+def to_fp16(model_fp32: onnx.ModelProto) -> onnx.ModelProto:
+    """float16 weights and compute, float32 graph inputs and outputs."""
+    return _to_fp16(model_fp32, FP16_OP_BLOCK_LIST)
+
+
+def _to_fp16(model_fp32: onnx.ModelProto, op_block_list: Iterable[str]) -> onnx.ModelProto:
+    from onnxconverter_common import float16  # export-only dependency
+
+    src = _unique_node_names(model_fp32)
+    op_block = set(op_block_list)
+    node_block = set(fp16_node_block_list(src))
+    # The converter retypes every float value_info to float16 but leaves Cast(to=FLOAT) alone,
+    # which yields a Cast whose declared output type contradicts its `to`. Casts that are not
+    # kept in float32 must produce float16.
+    for n in src.graph.node:
+        if n.op_type == "Cast" and n.op_type not in op_block and n.name not in node_block:
+            for a in n.attribute:
+                if a.name == "to" and a.i == onnx.TensorProto.FLOAT:
+                    a.i = onnx.TensorProto.FLOAT16
+    _prepare_for_fp16_converter(src.graph, op_block, node_block)
+    out = float16.convert_float_to_float16(
+        src,
+        keep_io_types=True,
+        op_block_list=sorted(op_block),
+        node_block_list=sorted(node_block),
+    )
+    return _finish(out)
+
+
+# --------------------------------------------------------------------------------------------
+# dequantization
+
+
+class _Dequantizer:
+    def __init__(self, graph: onnx.GraphProto) -> None:
+        self.g = graph
+        self.init = {t.name: t for t in graph.initializer}
+        self.producer = _producers(graph)
+        self.consumers = _consumers(graph)
+        self.graph_outputs = {o.name for o in graph.output}
+        self.replace: dict[int, onnx.NodeProto] = {}  # id(anchor node) -> float node
+        self.drop: set[int] = set()  # ids of nodes folded into a replacement
+        self.new_inits: dict[str, onnx.TensorProto] = {}
+        self.cache: dict[tuple, str] = {}
+        self.node_names = {n.name for n in graph.node}
+        self.tensor_names = (
+            set(self.init) | set(self.producer) | {i.name for i in graph.input} | self.graph_outputs
+        )
+
+    # -- traversal ------------------------------------------------------------------------------
+    def run(self) -> None:
+        handlers = {
+            "MatMulInteger": self._matmul_integer,
+            "ConvInteger": self._conv_integer,
+            "DynamicQuantizeLSTM": self._lstm,
+            "DequantizeLinear": self._dequantize_linear,
+        }
+        for node in self.g.node:
+            if node.op_type in handlers:
+                handlers[node.op_type](node)
+            elif node.op_type in _QUANTIZED_OPS - {"DynamicQuantizeLinear"}:
+                raise ValueError(f"unsupported quantized op {node.op_type} in node {node.name!r}")
+        nodes = []
+        for node in self.g.node:
+            if id(node) in self.replace:
+                nodes.append(self.replace[id(node)])
+            elif id(node) not in self.drop:
+                nodes.append(node)
+        del self.g.node[:]
+        self.g.node.extend(nodes)
+        self.g.initializer.extend(self.new_inits.values())
+        # The DynamicQuantizeLinear nodes and scale products are now dead; _remove_dead_nodes
+        # drops them, and dequantize() refuses any that something else still reads.
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _fail(self, node: onnx.NodeProto, why: str) -> ValueError:
+        return ValueError(f"unrecognized quantization pattern at {node.op_type} node {node.name!r}: {why}")
+
+    def _array(self, name: str, node: onnx.NodeProto, what: str) -> np.ndarray:
+        if name not in self.init:
+            raise self._fail(node, f"{what} {name!r} is not an initializer")
+        return numpy_helper.to_array(self.init[name])
+
+    def _only_consumer(self, name: str, node: onnx.NodeProto, op_type: str | tuple[str, ...]) -> onnx.NodeProto:
+        ops = (op_type,) if isinstance(op_type, str) else op_type
+        cs = self.consumers.get(name, [])
+        if name in self.graph_outputs or len(cs) != 1 or cs[0].op_type not in ops:
+            found = [c.op_type for c in cs] + (["<graph output>"] if name in self.graph_outputs else [])
+            raise self._fail(node, f"{name!r} should feed exactly one {'/'.join(ops)}, feeds {found}")
+        return cs[0]
+
+    def _dql(self, node: onnx.NodeProto, q_name: str, zp_name: str) -> onnx.NodeProto:
+        """The DynamicQuantizeLinear that quantizes the activation input of ``node``."""
+        d = self.producer.get(q_name)
+        if d is None or d.op_type != "DynamicQuantizeLinear":
+            raise self._fail(node, f"activation {q_name!r} is not produced by DynamicQuantizeLinear")
+        if q_name != d.output[0] or zp_name != d.output[2]:
+            raise self._fail(node, "activation and its zero point come from different quantizers")
+        return d
+
+    def _scale_of_product(self, node: onnx.NodeProto, name: str, x_scale: str) -> str:
+        """``name`` must be Mul(x_scale, W_scale) with W_scale an initializer; returns W_scale."""
+        m = self.producer.get(name)
+        if m is None or m.op_type != "Mul" or x_scale not in m.input:
+            raise self._fail(node, f"{name!r} is not Mul(activation scale, weight scale)")
+        others = [i for i in m.input if i != x_scale]
+        if len(others) != 1 or others[0] not in self.init:
+            raise self._fail(node, f"{name!r} does not multiply by a weight-scale initializer")
+        return others[0]
+
+    def _rescale_mul(self, node: onnx.NodeProto, cast: onnx.NodeProto) -> tuple[onnx.NodeProto, str]:
+        """The Cast -> Mul(scale) tail; returns (Mul node, name of the combined scale)."""
+        to = [a.i for a in cast.attribute if a.name == "to"]
+        if to != [onnx.TensorProto.FLOAT]:
+            raise self._fail(node, f"Cast {cast.name!r} does not cast to float")
+        mul = self._only_consumer(cast.output[0], node, "Mul")
+        scales = [i for i in mul.input if i != cast.output[0]]
+        if len(scales) != 1:
+            raise self._fail(node, f"Mul {mul.name!r} does not rescale the integer result")
+        return mul, scales[0]
+
+    def _float_weight(self, key: tuple, base: str, make) -> str:
+        if key not in self.cache:
+            name = base[: -len("_quantized")] if base.endswith("_quantized") else base + "_fp32"
+            while name in self.tensor_names:
+                name += "_fp32"
+            self.tensor_names.add(name)
+            self.new_inits[name] = numpy_helper.from_array(np.ascontiguousarray(make(), dtype=np.float32), name)
+            self.cache[key] = name
+        return self.cache[key]
+
+    def _node_name(self, base: str) -> str:
+        name = base[: -len("_quant")] if base.endswith("_quant") else base + "_float"
+        while name in self.node_names:
+            name += "_"
+        self.node_names.add(name)
+        return name
+
+    @staticmethod
+    def _dequant(w: np.ndarray, zp: np.ndarray | None, scale: np.ndarray, axis_shape: tuple) -> np.ndarray:
+        w = w.astype(np.int32)
+        if zp is not None:
+            w = w - zp.astype(np.int32).reshape(axis_shape if zp.size > 1 else ())
+        return w.astype(np.float64) * scale.astype(np.float64).reshape(axis_shape if scale.size > 1 else ())
+
+    def _check_channel_param(self, node, name, arr, channels):
+        if arr.size not in (1, channels):
+            raise self._fail(node, f"{name!r} has shape {arr.shape}, expected a scalar or {channels} channels")
+
+    # -- MatMulInteger ----------------------------------------------------------------------------
+    def _matmul_integer(self, node: onnx.NodeProto) -> None:
+        if len(node.input) != 4 or not all(node.input):
+            raise self._fail(node, "expected inputs (x_q, W_q, x_zero_point, W_zero_point)")
+        x_q, w_name, x_zp, w_zp_name = node.input
+        d = self._dql(node, x_q, x_zp)
+        w = self._array(w_name, node, "weight")
+        w_zp = self._array(w_zp_name, node, "weight zero point")
+        if w.ndim != 2:
+            raise self._fail(node, f"weight {w_name!r} has rank {w.ndim}, expected 2")
+        cast = self._only_consumer(node.output[0], node, "Cast")
+        mul, scale = self._rescale_mul(node, cast)
+        w_scale_name = self._scale_of_product(node, scale, d.output[1])
+        w_scale = self._array(w_scale_name, node, "weight scale")
+        n_out = w.shape[1]
+        self._check_channel_param(node, w_zp_name, w_zp, n_out)
+        self._check_channel_param(node, w_scale_name, w_scale, n_out)
+        wf = self._float_weight(
+            ("mm", w_name, w_zp_name, w_scale_name),
+            w_name,
+            lambda: self._dequant(w, w_zp, w_scale, (1, n_out)),
+        )
+        self.replace[id(node)] = helper.make_node(
+            "MatMul", [d.input[0], wf], [mul.output[0]], name=self._node_name(node.name)
+        )
+        self.drop.update({id(cast), id(mul)})
+
+    # -- ConvInteger ------------------------------------------------------------------------------
+    def _conv_integer(self, node: onnx.NodeProto) -> None:
+        if len(node.input) != 4 or not all(node.input):
+            raise self._fail(node, "expected inputs (x_q, W_q, x_zero_point, W_zero_point)")
+        x_q, w_name, x_zp, w_zp_name = node.input
+        d = self._dql(node, x_q, x_zp)
+        w = self._array(w_name, node, "weight")
+        w_zp = self._array(w_zp_name, node, "weight zero point")
+        nxt = self._only_consumer(node.output[0], node, ("Cast", "Add"))
+        folded = [nxt]
+        bias_name = None
+        bias_scale_name = None
+        if nxt.op_type == "Add":
+            add = nxt
+            (bias_q,) = [i for i in add.input if i != node.output[0]] or [None]
+            bias_name, bias_scale_name, bias_nodes = self._quantized_bias(node, bias_q, d.output[1])
+            cast = self._only_consumer(add.output[0], node, "Cast")
+            folded.append(cast)
+        else:
+            cast = nxt
+        mul, scale = self._rescale_mul(node, cast)
+        folded.append(mul)
+        if bias_scale_name is not None and scale != bias_scale_name:
+            raise self._fail(node, "bias quantized with a different scale than the output is rescaled by")
+        w_scale_name = self._scale_of_product(node, scale, d.output[1])
+        w_scale = self._array(w_scale_name, node, "weight scale")
+        n_out = w.shape[0]
+        self._check_channel_param(node, w_zp_name, w_zp, n_out)
+        self._check_channel_param(node, w_scale_name, w_scale, n_out)
+        axis_shape = (n_out,) + (1,) * (w.ndim - 1)
+        wf = self._float_weight(
+            ("conv", w_name, w_zp_name, w_scale_name),
+            w_name,
+            lambda: self._dequant(w, w_zp, w_scale, axis_shape),
+        )
+        inputs = [d.input[0], wf]
+        if bias_name is not None:
+            bias = self._array(bias_name, node, "bias")
+            if bias.shape != (n_out,) or bias.dtype != np.float32:
+                raise self._fail(node, f"bias {bias_name!r} has shape {bias.shape} / {bias.dtype}")
+            inputs.append(bias_name)
+        conv = helper.make_node("Conv", inputs, [mul.output[0]], name=self._node_name(node.name))
+        allowed = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}
+        for a in node.attribute:
+            if a.name not in allowed:
+                raise self._fail(node, f"unexpected attribute {a.name!r}")
+            conv.attribute.append(a)
+        self.replace[id(node)] = conv
+        self.drop.update(id(n) for n in folded)
+
+    def _quantized_bias(self, node: onnx.NodeProto, name: str | None, x_scale: str):
+        """Match Reshape(Cast<int32>(Floor|Round(Div(bias, Mul(x_scale, W_scale)))), shape).
+
+        Returns (float bias initializer, name of the bias scale, the matched nodes). The matched
+        nodes may only feed this pattern; they become dead and are removed with the rest.
+        """
+        chain = []
+        cur = name
+        for op in ("Reshape", "Cast", ("Floor", "Round"), "Div"):
+            ops = (op,) if isinstance(op, str) else op
+            p = self.producer.get(cur) if cur else None
+            if p is None or p.op_type not in ops:
+                raise self._fail(node, f"bias input {name!r} is not a quantized bias ({'/'.join(ops)} expected)")
+            chain.append(p)
+            cur = p.input[0]
+        reshape, cast, _, div = chain
+        shape = self._array(reshape.input[1], node, "bias reshape shape")
+        if shape.ndim != 1 or int(np.prod(shape[shape != -1])) != 1:
+            raise self._fail(node, f"bias reshape to {shape.tolist()} does not broadcast over channels")
+        if [a.i for a in cast.attribute if a.name == "to"] != [onnx.TensorProto.INT32]:
+            raise self._fail(node, "quantized bias is not cast to int32")
+        bias_name, bias_scale = div.input
+        if bias_name not in self.init:
+            raise self._fail(node, f"bias {bias_name!r} is not an initializer")
+        self._scale_of_product(node, bias_scale, x_scale)
+        return bias_name, bias_scale, chain
+
+    # -- DynamicQuantizeLSTM ----------------------------------------------------------------------
+    def _lstm(self, node: onnx.NodeProto) -> None:
+        if node.domain != "com.microsoft":
+            raise self._fail(node, f"unexpected domain {node.domain!r}")
+        ins = list(node.input) + [""] * (12 - len(node.input))
+        if len(node.input) > 12 or not all(ins[i] for i in (0, 1, 2, 8, 9, 10, 11)):
+            raise self._fail(node, "expected X, W, R and W/R scales and zero points")
+        w_name, r_name = ins[1], ins[2]
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        hidden = attrs.get("hidden_size")
+        if hidden is None:
+            raise self._fail(node, "hidden_size missing")
+        mats = []
+        for mat_name, s_name, z_name in ((w_name, ins[8], ins[9]), (r_name, ins[10], ins[11])):
+            q = self._array(mat_name, node, "weight")
+            s = self._array(s_name, node, "scale")
+            z = self._array(z_name, node, "zero point")
+            if q.ndim != 3 or q.shape[2] != 4 * hidden:
+                raise self._fail(node, f"{mat_name!r} has shape {q.shape}, expected [dirs, in, {4 * hidden}]")
+            dirs = q.shape[0]
+            for arr, nm in ((s, s_name), (z, z_name)):
+                if arr.shape not in ((dirs,), (dirs, 4 * hidden)):
+                    raise self._fail(node, f"{nm!r} has shape {arr.shape}")
+
+            def make(q=q, s=s, z=z, dirs=dirs):
+                def per(a):  # broadcast over [dirs, in, 4*hidden]
+                    return a.reshape(dirs, 1, 1) if a.ndim == 1 else a.reshape(dirs, 1, 4 * hidden)
+
+                f = (q.astype(np.int32) - per(z).astype(np.int32)).astype(np.float64) * per(s).astype(np.float64)
+                return f.transpose(0, 2, 1)  # -> [dirs, 4*hidden, in]
+
+            mats.append(self._float_weight(("lstm", mat_name, s_name, z_name), mat_name, make))
+        if ins[1] == ins[2]:
+            raise self._fail(node, "W and R share one initializer")
+        lstm_inputs = [ins[0], mats[0], mats[1], *ins[3:8]]
+        while lstm_inputs and not lstm_inputs[-1]:
+            lstm_inputs.pop()
+        lstm = helper.make_node("LSTM", lstm_inputs, list(node.output), name=self._node_name(node.name))
+        lstm.attribute.extend(node.attribute)
+        self.replace[id(node)] = lstm
+
+    # -- Gather -> DequantizeLinear (quantized embedding tables) ------------------------------
+    def _dequantize_linear(self, node: onnx.NodeProto) -> None:
+        x = node.input[0]
+        gather = self.producer.get(x)
+        if gather is None or gather.op_type != "Gather" or gather.input[0] not in self.init:
+            raise self._fail(node, "only Gather(quantized table) -> DequantizeLinear is supported")
+        self._only_consumer(x, node, "DequantizeLinear")
+        table_name = gather.input[0]
+        table = self._array(table_name, node, "table")
+        scale = self._array(node.input[1], node, "scale")
+        zp_name = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        zp = self._array(zp_name, node, "zero point") if zp_name else None
+        if scale.size != 1 or (zp is not None and zp.size != 1):
+            raise self._fail(node, "per-axis dequantization of a gathered table is not supported")
+        tf = self._float_weight(
+            ("gather", table_name, node.input[1], zp_name),
+            table_name,
+            lambda: self._dequant(table, zp, scale, ()),
+        )
+        new = helper.make_node("Gather", [tf, gather.input[1]], [node.output[0]], name=self._node_name(gather.name))
+        new.attribute.extend(gather.attribute)
+        self.replace[id(gather)] = new
+        self.drop.add(id(node))
+
+
+# --------------------------------------------------------------------------------------------
+# graph utilities
+
+
+def _producers(g: onnx.GraphProto) -> dict[str, onnx.NodeProto]:
+    return {o: n for n in g.node for o in n.output if o}
+
+
+def _consumers(g: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    out: dict[str, list[onnx.NodeProto]] = collections.defaultdict(list)
+    for n in g.node:
+        for i in _node_inputs(n):
+            out[i].append(n)
+    return out
+
+
+def _node_inputs(n: onnx.NodeProto) -> Iterable[str]:
+    """Inputs of ``n`` including names its subgraphs read from the enclosing scope."""
+    yield from (i for i in n.input if i)
+    for a in n.attribute:
+        subs = [a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)
+        for sg in subs:
+            for sn in sg.node:
+                yield from _node_inputs(sn)
+
+
+def _remove_dead_nodes(g: onnx.GraphProto) -> None:
+    """Drop nodes whose outputs reach no graph output, then unused initializers / value_info."""
+    needed = {o.name for o in g.output}
+    live = []
+    for n in reversed(g.node):
+        if any(o in needed for o in n.output):
+            live.append(n)
+            needed.update(_node_inputs(n))
+    live.reverse()
+    del g.node[:]
+    g.node.extend(live)
+    inits = [t for t in g.initializer if t.name in needed]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    produced = {o for n in g.node for o in n.output}
+    vis = [v for v in g.value_info if v.name in produced]
+    del g.value_info[:]
+    g.value_info.extend(vis)
+
+
+def _prepare_for_fp16_converter(g: onnx.GraphProto, op_block: set[str], node_block: set[str]) -> None:
+    """Work around two blind spots of onnxconverter-common's float16 pass (in place).
+
+    * A graph output that is also read inside the graph: with ``keep_io_types`` the converter
+      casts the output back to float32 and leaves the inner readers on the float32 tensor while
+      typing their results float16. The producer gets a private tensor plus an ``Identity`` to the
+      output, so the inner readers stay on the float16 side.
+    * A float initializer read both by a node kept in float32 and by a converted node is left in
+      float32 for both. Nodes kept in float32 get their own copies.
+    """
+    outputs = {o.name for o in g.output}
+    consumers = _consumers(g)
+    nodes: list[onnx.NodeProto] = []
+    taken = {o for n in g.node for o in n.output} | {t.name for t in g.initializer} | {i.name for i in g.input}
+    for n in g.node:
+        nodes.append(n)
+        for k, o in enumerate(n.output):
+            if o in outputs and consumers.get(o):
+                inner = o + "_inner"
+                while inner in taken:
+                    inner += "_"
+                taken.add(inner)
+                n.output[k] = inner
+                for c in consumers[o]:
+                    for j, i in enumerate(c.input):
+                        if i == o:
+                            c.input[j] = inner
+                nodes.append(helper.make_node("Identity", [inner], [o], name=f"{n.name}/output_{k}_identity"))
+    del g.node[:]
+    g.node.extend(nodes)
+
+    def blocked(n: onnx.NodeProto) -> bool:
+        return n.op_type in op_block or n.name in node_block
+
+    inits = {t.name: t for t in g.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    readers = _consumers(g)
+    copies: dict[str, str] = {}
+    for name in inits:
+        kinds = {blocked(c) for c in readers.get(name, ())}
+        if kinds == {True, False}:
+            copy = name + "_fp32"
+            while copy in taken:
+                copy += "_"
+            taken.add(copy)
+            t = onnx.TensorProto()
+            t.CopyFrom(inits[name])
+            t.name = copy
+            g.initializer.append(t)
+            copies[name] = copy
+    for n in g.node:
+        if blocked(n):
+            for j, i in enumerate(n.input):
+                if i in copies:
+                    n.input[j] = copies[i]
+
+
+def _unique_node_names(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Copy with every node named uniquely (the fp16 converter keys its casts on node names)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    seen: set[str] = set()
+    for i, n in enumerate(out.graph.node):
+        if not n.name or n.name in seen:
+            base = n.name or f"{n.op_type}_{i}"
+            name = base
+            k = 0
+            while name in seen:
+                k += 1
+                name = f"{base}_{k}"
+            n.name = name
+        seen.add(n.name)
+    return out
+
+
+def _saturate_fp16(arr: np.ndarray) -> np.ndarray:
+    info = np.finfo(np.float16)
+    return np.clip(arr, info.min, info.max).astype(np.float16)
+
+
+def _finish(model: onnx.ModelProto) -> onnx.ModelProto:
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model

