@@ -54,10 +54,11 @@ class EngineConfig:
     """Intra-op threads per session; default: all cores."""
     max_text_chars: int = 10_000
     """Longest accepted text, in characters."""
-    sentence_gap_s: float = 0.12
-    """Silence inserted after a sentence-final chunk (scaled by the emotion's pause factor)."""
-    clause_gap_s: float = 0.04
-    """Silence inserted after a chunk that ends mid-sentence."""
+    sentence_gap_s: float = 0.0
+    """Extra silence after a sentence-final chunk (scaled by the emotion's pause factor); the model
+    already renders the final punctuation as a pause of its own."""
+    clause_gap_s: float = 0.0
+    """Extra silence after a chunk that ends mid-sentence."""
     verify_hashes: bool = False
     """Hash every bundle file at load (slow for big bundles; export already verified them)."""
 

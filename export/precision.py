@@ -58,30 +58,13 @@ _QUANTIZED_OPS = INTEGER_OPS | {
 }
 
 FP16_OP_BLOCK_LIST = (
-    # shape / index computation and ops whose fp16 form is missing or lossy
+    # shape arithmetic and running sums: integers / sums beyond 2048 are not exact in float16
     "Range",
     "CumSum",
+    # float32-only on every provider (the CUDA provider has no STFT kernel at all)
     "STFT",
-    "NonZero",
-    "ScatterND",
-    "ConstantOfShape",
-    "Resize",
-    "Atan",
-    "Floor",
-    "Round",
-    "Clip",
-    "ReduceSum",
-    "Pow",
-    "Sqrt",
-    "Exp",
-    # recurrent layers: long accumulation over time
-    "LSTM",
-    # onnxconverter-common's defaults that apply to these graphs
-    "Min",
-    "Max",
-    "Upsample",
-    "TopK",
 )
+"""Op types kept in float32 everywhere; see ``fp16_node_block_list`` for the node-level regions."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,68 +121,238 @@ def round_weights_to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def fp16_node_block_list(model: onnx.ModelProto) -> list[str]:
-    """Names of the nodes that compute the sine generator's phase: every node upstream of a ``Sin``
-    that reads a ``CumSum`` result (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin).
+    """Names of the nodes kept in float32 by position rather than op type. Three regions of the
+    decoder's iSTFTNet generator (the other stages have none):
 
-    The phase is an unwrapped running sum that reaches ~1e4 rad within seconds; float16 spacing
-    there is ~8 rad, so a float16 sine would be noise. Kept in float32.
+    * the harmonic source's phase: every node upstream of a ``Sin`` that reads a ``CumSum`` result
+      (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin). The phase is an unwrapped running
+      sum that reaches ~1e4 rad within seconds; float16 spacing there is ~8 rad.
+    * the analysis STFT's magnitude / phase (everything after an ``STFT`` up to the next ``Conv``):
+      the phase is an atan2 built from ``Div(imag, real)``, which is 0/0 = NaN once small
+      components underflow in float16.
+    * the inverse STFT (everything after an ``Exp``): exp of the log-magnitude overflows float16
+      above ~11 and the overlap-add divides by a window envelope.
     """
-    g = model.graph
-    producers = _producers(g)
-    consumers = _consumers(g)
-    # Sin nodes downstream of a CumSum
-    after_cumsum: set[int] = set()
-    stack = [n for n in g.node if n.op_type == "CumSum"]
-    sins = []
-    while stack:
-        node = stack.pop()
-        if id(node) in after_cumsum:
-            continue
-        after_cumsum.add(id(node))
-        if node.op_type == "Sin":
-            sins.append(node)
-            continue
-        for o in node.output:
-            stack.extend(consumers.get(o, ()))
-    # everything those Sin nodes depend on
-    keep: set[int] = set()
-    stack = sins
-    while stack:
-        node = stack.pop()
-        if id(node) in keep:
-            continue
-        keep.add(id(node))
-        stack.extend(producers[i] for i in _node_inputs(node) if i in producers)
-    return [n.name for n in g.node if id(n) in keep]
+    nodes = list(model.graph.node)  # one wrapper per node: ids below stay valid
+    producers = _producers(nodes)
+    consumers = _consumers(nodes)
+
+    def downstream(starts: Iterable[onnx.NodeProto], until: str | None = None) -> list[onnx.NodeProto]:
+        """``starts`` and what they feed; a node of type ``until`` ends its path (it is included)."""
+        seen: dict[int, onnx.NodeProto] = {}
+        stack = list(starts)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen[id(node)] = node
+            if node.op_type != until:
+                for o in node.output:
+                    stack.extend(consumers.get(o, ()))
+        return list(seen.values())
+
+    def upstream(starts: Iterable[onnx.NodeProto]) -> list[onnx.NodeProto]:
+        seen: dict[int, onnx.NodeProto] = {}
+        stack = list(starts)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen[id(node)] = node
+            stack.extend(producers[i] for i in _node_inputs(node) if i in producers)
+        return list(seen.values())
+
+    def of_type(op: str) -> list[onnx.NodeProto]:
+        return [n for n in nodes if n.op_type == op]
+
+    phase_sins = [n for n in downstream(of_type("CumSum"), until="Sin") if n.op_type == "Sin"]
+    keep = {id(n) for n in upstream(phase_sins)}
+    keep |= {id(n) for n in downstream(of_type("STFT"), until="Conv") if n.op_type != "Conv"}
+    keep |= {id(n) for n in downstream(of_type("Exp"))}
+    return [n.name for n in nodes if id(n) in keep]
 
 
-def to_fp16(model_fp32: onnx.ModelProto) -> onnx.ModelProto:
-    """float16 weights and compute, float32 graph inputs and outputs."""
-    return _to_fp16(model_fp32, FP16_OP_BLOCK_LIST)
+def to_fp16(
+    model_fp32: onnx.ModelProto,
+    op_block_list: Iterable[str] = FP16_OP_BLOCK_LIST,
+    node_block_list: Iterable[str] | None = None,
+) -> onnx.ModelProto:
+    """float16 weights and compute, float32 graph inputs and outputs.
 
+    Every node computes in float16 except the blocked ones (``op_block_list`` by type,
+    ``node_block_list`` by name; default ``fp16_node_block_list``), casts that turn floats into
+    integers / booleans (shape arithmetic stays exact), and the ``roi`` / ``scales`` inputs of
+    ``Resize`` (float32 by definition). Cast nodes are inserted where a tensor crosses between the
+    two precisions; a float initializer read on both sides is stored in both.
 
-def _to_fp16(model_fp32: onnx.ModelProto, op_block_list: Iterable[str]) -> onnx.ModelProto:
-    from onnxconverter_common import float16  # export-only dependency
-
-    src = _unique_node_names(model_fp32)
-    op_block = set(op_block_list)
-    node_block = set(fp16_node_block_list(src))
-    # The converter retypes every float value_info to float16 but leaves Cast(to=FLOAT) alone,
-    # which yields a Cast whose declared output type contradicts its `to`. Casts that are not
-    # kept in float32 must produce float16.
-    for n in src.graph.node:
-        if n.op_type == "Cast" and n.op_type not in op_block and n.name not in node_block:
-            for a in n.attribute:
-                if a.name == "to" and a.i == onnx.TensorProto.FLOAT:
-                    a.i = onnx.TensorProto.FLOAT16
-    _prepare_for_fp16_converter(src.graph, op_block, node_block)
-    out = float16.convert_float_to_float16(
-        src,
-        keep_io_types=True,
-        op_block_list=sorted(op_block),
-        node_block_list=sorted(node_block),
-    )
+    Written here rather than with onnxconverter-common's ``convert_float_to_float16`` because on
+    these graphs that produced invalid or wrong models: it clips constants to +-1e4 (the Snake
+    activation's 1/alpha reaches 1.06e4), retypes ``Cast(to=FLOAT)`` outputs without changing the
+    cast, keeps initializers shared with a blocked node in float32 for every reader, and breaks a
+    graph output that is also read inside the graph (stage a's prosody features).
+    """
+    out = _unique_node_names(model_fp32)  # copy; blocking goes by node name
+    if node_block_list is None:
+        node_block_list = fp16_node_block_list(out)
+    _Fp16Converter(out, set(op_block_list), set(node_block_list)).run()
     return _finish(out)
+
+
+_FLOAT = onnx.TensorProto.FLOAT
+_HALF = onnx.TensorProto.FLOAT16
+_FP32_INPUT_SLOTS = {"Resize": {1, 2}}
+"""Inputs that are float32 whatever the data type of the node (Resize's roi and scales)."""
+_FLOAT_SOURCES = {"Cast", "ConstantOfShape", "Constant"}
+"""Ops with a float output and no float input that the conversion retypes through an attribute."""
+
+
+class _Fp16Converter:
+    def __init__(self, model: onnx.ModelProto, op_block: set[str], node_block: set[str]) -> None:
+        self.g = graph = model.graph
+        self.op_block = op_block
+        self.node_block = node_block
+        self.nodes = list(graph.node)  # one wrapper per node: ids below stay valid
+        for n in self.nodes:
+            if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in n.attribute):
+                raise ValueError(f"fp16 conversion does not handle subgraphs (node {n.name!r})")
+        self.types = _elem_types(model)
+        self.inits = {t.name: t for t in graph.initializer}
+        self.taken = set(self.types) | set(self.inits) | {n.name for n in self.nodes}
+
+    def _fresh(self, base: str) -> str:
+        name = base
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def _is_float(self, name: str) -> bool:
+        return bool(name) and self.types.get(name) == _FLOAT
+
+    def _converts(self, n: onnx.NodeProto) -> bool:
+        if n.op_type in self.op_block or n.name in self.node_block:
+            return False
+        if n.domain not in ("", "ai.onnx", "com.microsoft"):
+            return False
+        float_in = any(self._is_float(i) for i in n.input)
+        float_out = any(self._is_float(o) for o in n.output)
+        if n.op_type == "Cast":
+            # float -> int / bool stays float32 so shape arithmetic remains exact
+            return _attr(n, "to") == _FLOAT
+        if float_in:
+            return True
+        if float_out and n.op_type in _FLOAT_SOURCES:
+            t = _attr(n, "value")
+            return t is None or t.data_type == _FLOAT
+        return False
+
+    def run(self) -> None:
+        g = self.g
+        converts = {id(n): self._converts(n) for n in self.nodes}
+        half = {o for n in self.nodes if converts[id(n)] for o in n.output if self._is_float(o)}
+
+        # float16 tensors that are graph outputs: compute under a private name, cast at the end
+        tail = []
+        for out in g.output:
+            if out.name in half:
+                inner = self._fresh(out.name + "_fp16")
+                for n in self.nodes:
+                    for k, o in enumerate(n.output):
+                        if o == out.name:
+                            n.output[k] = inner
+                    for k, i in enumerate(n.input):
+                        if i == out.name:
+                            n.input[k] = inner
+                half.discard(out.name)
+                half.add(inner)
+                self.types[inner] = _FLOAT
+                tail.append(helper.make_node("Cast", [inner], [out.name], to=_FLOAT, name=self._fresh(out.name + "_to_fp32")))
+
+        casts: dict[tuple[str, int], str] = {}
+        init_want: dict[str, set[int]] = collections.defaultdict(set)
+        init_refs: list[tuple[onnx.NodeProto, int, str]] = []
+        nodes: list[onnx.NodeProto] = []
+        for n in self.nodes:
+            conv = converts[id(n)]
+            keep32 = _FP32_INPUT_SLOTS.get(n.op_type, set())
+            for k, x in enumerate(n.input):
+                if not self._is_float(x):
+                    continue
+                want = _HALF if conv and k not in keep32 else _FLOAT
+                if x in self.inits:
+                    init_want[x].add(want)
+                    if want == _HALF:
+                        init_refs.append((n, k, x))
+                    continue
+                have = _HALF if x in half else _FLOAT
+                if have != want:
+                    key = (x, want)
+                    if key not in casts:
+                        suffix = "_fp16" if want == _HALF else "_fp32"
+                        casts[key] = self._fresh(x + suffix)
+                        nodes.append(helper.make_node("Cast", [x], [casts[key]], to=want, name=self._fresh(casts[key] + "_cast")))
+                    n.input[k] = casts[key]
+            if conv:
+                self._retype_attributes(n)
+            nodes.append(n)
+        nodes.extend(tail)
+        del g.node[:]
+        g.node.extend(nodes)
+
+        # initializers: float16 in place when only float16 readers, both copies when shared
+        half_name: dict[str, str] = {}
+        for name, wants in init_want.items():
+            if _HALF not in wants:
+                continue
+            t = self.inits[name]
+            arr16 = _saturate_fp16(numpy_helper.to_array(t))
+            if wants == {_HALF}:
+                t.CopyFrom(numpy_helper.from_array(arr16, name))
+                half_name[name] = name
+            else:
+                copy = self._fresh(name + "_fp16")
+                g.initializer.append(numpy_helper.from_array(arr16, copy))
+                half_name[name] = copy
+        for n, k, x in init_refs:
+            n.input[k] = half_name[x]
+        # types changed along the way: drop the stale value_info
+        del g.value_info[:]
+
+    @staticmethod
+    def _retype_attributes(n: onnx.NodeProto) -> None:
+        for a in n.attribute:
+            if n.op_type == "Cast" and a.name == "to" and a.i == _FLOAT:
+                a.i = _HALF
+            elif a.type == onnx.AttributeProto.TENSOR and a.t.data_type == _FLOAT:
+                a.t.CopyFrom(numpy_helper.from_array(_saturate_fp16(numpy_helper.to_array(a.t)), a.t.name))
+
+
+def _attr(n: onnx.NodeProto, name: str):
+    for a in n.attribute:
+        if a.name == name:
+            return helper.get_attribute_value(a)
+    return None
+
+
+def _elem_types(model: onnx.ModelProto) -> dict[str, int]:
+    """Element type of every tensor (onnx type inference; contrib ops it cannot type get the type
+    of their first input)."""
+    g = model.graph
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    types = {
+        v.name: v.type.tensor_type.elem_type
+        for v in list(inferred.value_info) + list(inferred.input) + list(inferred.output)
+        if v.type.tensor_type.elem_type
+    }
+    types.update({t.name: t.data_type for t in g.initializer})
+    for n in g.node:  # contrib ops onnx does not know: outputs typed like the first input
+        for o in n.output:
+            if o and o not in types:
+                if n.domain == "com.microsoft" and n.input and n.input[0] in types:
+                    types[o] = types[n.input[0]]
+                else:
+                    raise ValueError(f"cannot infer the type of {o!r} (output of {n.op_type} node {n.name!r})")
+    return types
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,14 +363,15 @@ class _Dequantizer:
     def __init__(self, graph: onnx.GraphProto) -> None:
         self.g = graph
         self.init = {t.name: t for t in graph.initializer}
-        self.producer = _producers(graph)
-        self.consumers = _consumers(graph)
+        self.nodes = list(graph.node)  # one wrapper per node: ids below stay valid
+        self.producer = _producers(self.nodes)
+        self.consumers = _consumers(self.nodes)
         self.graph_outputs = {o.name for o in graph.output}
         self.replace: dict[int, onnx.NodeProto] = {}  # id(anchor node) -> float node
         self.drop: set[int] = set()  # ids of nodes folded into a replacement
         self.new_inits: dict[str, onnx.TensorProto] = {}
         self.cache: dict[tuple, str] = {}
-        self.node_names = {n.name for n in graph.node}
+        self.node_names = {n.name for n in self.nodes}
         self.tensor_names = (
             set(self.init) | set(self.producer) | {i.name for i in graph.input} | self.graph_outputs
         )
@@ -230,13 +384,13 @@ class _Dequantizer:
             "DynamicQuantizeLSTM": self._lstm,
             "DequantizeLinear": self._dequantize_linear,
         }
-        for node in self.g.node:
+        for node in self.nodes:
             if node.op_type in handlers:
                 handlers[node.op_type](node)
             elif node.op_type in _QUANTIZED_OPS - {"DynamicQuantizeLinear"}:
                 raise ValueError(f"unsupported quantized op {node.op_type} in node {node.name!r}")
         nodes = []
-        for node in self.g.node:
+        for node in self.nodes:
             if id(node) in self.replace:
                 nodes.append(self.replace[id(node)])
             elif id(node) not in self.drop:
@@ -496,13 +650,13 @@ class _Dequantizer:
 # graph utilities
 
 
-def _producers(g: onnx.GraphProto) -> dict[str, onnx.NodeProto]:
-    return {o: n for n in g.node for o in n.output if o}
+def _producers(nodes: Iterable[onnx.NodeProto]) -> dict[str, onnx.NodeProto]:
+    return {o: n for n in nodes for o in n.output if o}
 
 
-def _consumers(g: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+def _consumers(nodes: Iterable[onnx.NodeProto]) -> dict[str, list[onnx.NodeProto]]:
     out: dict[str, list[onnx.NodeProto]] = collections.defaultdict(list)
-    for n in g.node:
+    for n in nodes:
         for i in _node_inputs(n):
             out[i].append(n)
     return out
@@ -536,62 +690,6 @@ def _remove_dead_nodes(g: onnx.GraphProto) -> None:
     vis = [v for v in g.value_info if v.name in produced]
     del g.value_info[:]
     g.value_info.extend(vis)
-
-
-def _prepare_for_fp16_converter(g: onnx.GraphProto, op_block: set[str], node_block: set[str]) -> None:
-    """Work around two blind spots of onnxconverter-common's float16 pass (in place).
-
-    * A graph output that is also read inside the graph: with ``keep_io_types`` the converter
-      casts the output back to float32 and leaves the inner readers on the float32 tensor while
-      typing their results float16. The producer gets a private tensor plus an ``Identity`` to the
-      output, so the inner readers stay on the float16 side.
-    * A float initializer read both by a node kept in float32 and by a converted node is left in
-      float32 for both. Nodes kept in float32 get their own copies.
-    """
-    outputs = {o.name for o in g.output}
-    consumers = _consumers(g)
-    nodes: list[onnx.NodeProto] = []
-    taken = {o for n in g.node for o in n.output} | {t.name for t in g.initializer} | {i.name for i in g.input}
-    for n in g.node:
-        nodes.append(n)
-        for k, o in enumerate(n.output):
-            if o in outputs and consumers.get(o):
-                inner = o + "_inner"
-                while inner in taken:
-                    inner += "_"
-                taken.add(inner)
-                n.output[k] = inner
-                for c in consumers[o]:
-                    for j, i in enumerate(c.input):
-                        if i == o:
-                            c.input[j] = inner
-                nodes.append(helper.make_node("Identity", [inner], [o], name=f"{n.name}/output_{k}_identity"))
-    del g.node[:]
-    g.node.extend(nodes)
-
-    def blocked(n: onnx.NodeProto) -> bool:
-        return n.op_type in op_block or n.name in node_block
-
-    inits = {t.name: t for t in g.initializer if t.data_type == onnx.TensorProto.FLOAT}
-    readers = _consumers(g)
-    copies: dict[str, str] = {}
-    for name in inits:
-        kinds = {blocked(c) for c in readers.get(name, ())}
-        if kinds == {True, False}:
-            copy = name + "_fp32"
-            while copy in taken:
-                copy += "_"
-            taken.add(copy)
-            t = onnx.TensorProto()
-            t.CopyFrom(inits[name])
-            t.name = copy
-            g.initializer.append(t)
-            copies[name] = copy
-    for n in g.node:
-        if blocked(n):
-            for j, i in enumerate(n.input):
-                if i in copies:
-                    n.input[j] = copies[i]
 
 
 def _unique_node_names(model: onnx.ModelProto) -> onnx.ModelProto:

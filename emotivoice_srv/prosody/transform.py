@@ -77,9 +77,8 @@ def apply_f0(f0: np.ndarray, params: ProsodyParams) -> np.ndarray:
     if params.tremor_st:
         t = np.arange(flat.shape[0]) / F0_RATE_HZ
         shift += params.tremor_st * np.log(2) / 12 * np.sin(2 * np.pi * TREMOR_HZ * t)
-    if not shift.any():
-        return out
-    flat[voiced] = np.exp(logf[voiced] + shift[voiced]).astype(np.float32)
+    moved = voiced & (shift != 0)
+    flat[moved] = np.exp(logf[moved] + shift[moved]).astype(np.float32)
     return out
 
 

@@ -1,6 +1,6 @@
 """Median fundamental frequency of speech, and pitch intervals in semitones.
 
-`median_f0_hz` runs YIN (librosa.yin, 50-600 Hz, 40 ms frames, 10 ms hop) and keeps a frame only
+`median_f0_hz` runs YIN (librosa.yin, 50-600 Hz, >= 40 ms frames, 10 ms hop) and keeps a frame only
 when it is voiced by two gates:
 
 - energy: the frame is within `ENERGY_GATE_DB` of the loudest frame (no pauses, no breath noise);

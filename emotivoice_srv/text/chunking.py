@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”')\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"”')\]]))\s+")
 _CLAUSE_END = re.compile(r"(?<=[;:,—])\s*")
 
 

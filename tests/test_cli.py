@@ -1,0 +1,72 @@
+"""The emotivoice-srv command line, run as a real subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import soundfile as sf
+
+
+def cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EMOTIVOICE_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "emotivoice_srv.cli", *args], input=stdin, capture_output=True,
+                          text=True, env=full_env, timeout=300)
+
+
+def test_synth_writes_a_wav_and_reports_json(bundle_dir, tmp_path):
+    out = tmp_path / "out.wav"
+    r = cli("synth", "Hello from the command line.", "--voice", "jf_alpha", "--emotion", "happy:0.8",
+            "--bundle", str(bundle_dir), "--device", "cpu", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["emotion"] == {"happy": 1.0} and info["intensity"] == 0.8
+    audio, sr = sf.read(out)
+    assert sr == 24_000 and abs(len(audio) / sr - info["seconds"]) < 0.01
+
+
+def test_synth_reads_stdin_and_bundle_from_env(bundle_dir, tmp_path):
+    out = tmp_path / "out.flac"
+    r = cli("synth", "--voice", "jm_kumo", "-o", str(out), stdin="Text from standard input.",
+            env={"EMOTIVOICE_BUNDLE": str(bundle_dir), "EMOTIVOICE_DEVICE": "cpu"})
+    assert r.returncode == 0, r.stderr
+    assert sf.info(out).format == "FLAC"
+
+
+def test_bad_input_exits_2_with_a_message(bundle_dir, tmp_path):
+    base = ("--bundle", str(bundle_dir), "--device", "cpu", "-o", str(tmp_path / "x.wav"))
+    for args, needle in [
+        (("synth", "Hi.", "--voice", "nobody"), "unknown voice"),
+        (("synth", "Hi.", "--emotion", "bored"), "unknown emotion"),
+        (("synth", "Hi.", "--emotion", "happy:2"), "intensity"),
+        (("synth", "   "), "empty"),
+    ]:
+        r = cli(*args, *base)
+        assert r.returncode == 2, (args, r.stderr)
+        assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_invalid_env_value_is_a_usage_error():
+    r = cli("voices", env={"EMOTIVOICE_THREADS": "many"})
+    assert r.returncode == 2 and "EMOTIVOICE_THREADS" in r.stderr
+
+
+def test_voices_and_emotions_list(bundle_dir):
+    r = cli("voices", "--bundle", str(bundle_dir), "--device", "cpu")
+    assert r.returncode == 0 and "jm_kumo\tmale" in r.stdout
+    r = cli("emotions")
+    assert r.returncode == 0
+    assert [line.split("\t")[0] for line in r.stdout.splitlines()] == [
+        "neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted"]
+
+
+def test_export_on_an_up_to_date_bundle_says_so(bundle_dir):
+    r = cli("export", "--out", str(bundle_dir), "--quiet")
+    assert r.returncode == 0 and "up to date" in r.stdout
+
+
+def test_help_documents_env_variables():
+    r = cli("synth", "--help")
+    assert "EMOTIVOICE_BUNDLE" in r.stdout and "EMOTIVOICE_DEVICE" in r.stdout
