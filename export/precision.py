@@ -19,12 +19,15 @@ with ``W = (W_q - W_zp) * W_scale`` (per tensor, or per output channel as stored
 that involves a quantized op raises ``ValueError`` naming the node: a graph this module does not
 understand is refused instead of converted into something subtly wrong.
 
-The fp16 graph is the fp32 graph with float16 weights and compute and float32 inputs/outputs. Ops
-that break or lose too much precision in half precision stay in float32 (``FP16_OP_BLOCK_LIST`` and
-the sine generator's phase path, see ``fp16_node_block_list``). It is meant for the CUDA execution
-provider; onnxruntime's CPU provider lacks float16 kernels for several ops the graphs use.
-``round_weights_to_fp16`` gives the CPU-runnable stand-in: the fp32 graph with every float weight
-rounded to float16 and back.
+The fp16 graph (``to_fp16``) is the fp32 graph with float16 weights and compute and float32
+inputs / outputs. What breaks in half precision stays float32: a few op types
+(``FP16_OP_BLOCK_LIST``) and three regions of the decoder's generator (``fp16_node_block_list``:
+the harmonic source's phase, the analysis STFT's magnitude / phase, the inverse STFT). The graph is
+meant for the CUDA execution provider. onnxruntime's x86 CPU provider runs it, but falls back to
+float32 for nearly every op (it has float16 kernels for Transpose, Concat and the layer norms only),
+so on CPU two stand-ins are the checkable ones: ``round_weights_to_fp16`` (float32 graph, weights
+rounded to float16 and back) and ``emulate_fp16`` (additionally every activation the float16 graph
+stores rounded to float16).
 """
 
 from __future__ import annotations
@@ -83,62 +86,56 @@ def convert_precision(model: onnx.ModelProto, precision: str) -> onnx.ModelProto
         out = onnx.ModelProto()
         out.CopyFrom(model)
     elif precision == "fp32":
-        out = dequantize(model)
+        out = _dequantize(model)
     else:
-        out = to_fp16(dequantize(model))
+        out = _to_fp16(_dequantize(model), FP16_OP_BLOCK_LIST, None)
     return _finish(out)
 
 
 def dequantize(model: onnx.ModelProto) -> onnx.ModelProto:
     """The float32 graph: every quantized weight dequantized, every integer op replaced."""
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    _Dequantizer(out.graph).run()
-    _remove_dead_nodes(out.graph)
-    for node in out.graph.node:
-        if node.op_type in _QUANTIZED_OPS:
-            raise ValueError(
-                f"unrecognized quantization pattern at {node.op_type} node {node.name!r}: "
-                "still read by a node that was not converted"
-            )
-    return _finish(out)
+    return _finish(_dequantize(model))
 
 
-def round_weights_to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Copy of a float32 graph whose float32 initializers are rounded to float16 and back.
+def round_weights_to_fp16(
+    model_fp32: onnx.ModelProto,
+    op_block_list: Iterable[str] = FP16_OP_BLOCK_LIST,
+    node_block_list: Iterable[str] | None = None,
+) -> onnx.ModelProto:
+    """Copy of a float32 graph whose weights are rounded to float16 and back: exactly the float
+    initializers that ``to_fp16`` stores in float16 (not the ones its float32 regions read).
 
-    Runs anywhere the fp32 graph runs and shows the weight-precision part of the fp16 error.
+    Runs wherever the fp32 graph runs and shows the weight-precision part of the fp16 error.
     """
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    for i, init in enumerate(out.graph.initializer):
-        if init.data_type == onnx.TensorProto.FLOAT:
-            arr = numpy_helper.to_array(init)
-            out.graph.initializer[i].CopyFrom(
-                numpy_helper.from_array(_saturate_fp16(arr).astype(np.float32), init.name)
-            )
-    return _finish(out)
+    return _finish(_emulate(model_fp32, op_block_list, node_block_list, weights_only=True))
 
 
 def fp16_node_block_list(model: onnx.ModelProto) -> list[str]:
     """Names of the nodes kept in float32 by position rather than op type. Three regions of the
     decoder's iSTFTNet generator (the other stages have none):
 
-    * the harmonic source's phase: every node upstream of a ``Sin`` that reads a ``CumSum`` result
-      (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin). The phase is an unwrapped running
-      sum that reaches ~1e4 rad within seconds; float16 spacing there is ~8 rad.
+    * the harmonic source's phase: a ``CumSum`` that reaches a ``Sin`` through element-wise and
+      layout ops, those ops, and the element-wise / layout ops feeding the ``CumSum``
+      (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin). The phase is an unwrapped
+      running sum that reaches ~1e4 rad within seconds (float16 spacing there: ~8 rad), and
+      float16 rounding of f0 / sr before the sum drifts the phase (audio SNR vs fp32 drops from
+      ~31 dB to ~1 dB on a 120-token utterance when only CumSum -> Sin is kept float32).
     * the analysis STFT's magnitude / phase (everything after an ``STFT`` up to the next ``Conv``):
       the phase is an atan2 built from ``Div(imag, real)``, which is 0/0 = NaN once small
       components underflow in float16.
-    * the inverse STFT (everything after an ``Exp``): exp of the log-magnitude overflows float16
-      above ~11 and the overlap-add divides by a window envelope.
+    * the inverse STFT (everything after an ``Exp``): the magnitudes span 1e-30 .. 20 (float16
+      flushes everything below 6e-8) and the overlap-add is divided by a window envelope that
+      falls to 6e-4; in float16 the audio decorrelates from fp32 (correlation ~0.5-0.6).
+
+    The cost is small: these regions are element-wise ops, an STFT and a 20-tap ConvTranspose.
     """
     nodes = list(model.graph.node)  # one wrapper per node: ids below stay valid
     producers = _producers(nodes)
     consumers = _consumers(nodes)
 
-    def downstream(starts: Iterable[onnx.NodeProto], until: str | None = None) -> list[onnx.NodeProto]:
-        """``starts`` and what they feed; a node of type ``until`` ends its path (it is included)."""
+    def downstream(starts, until: str | None = None, through=None) -> list[onnx.NodeProto]:
+        """``starts`` and what they feed; a node of type ``until`` ends its path (it is included),
+        and with ``through`` given only nodes of those types (or ``until``) are entered."""
         seen: dict[int, onnx.NodeProto] = {}
         stack = list(starts)
         while stack:
@@ -146,12 +143,17 @@ def fp16_node_block_list(model: onnx.ModelProto) -> list[str]:
             if id(node) in seen:
                 continue
             seen[id(node)] = node
-            if node.op_type != until:
-                for o in node.output:
-                    stack.extend(consumers.get(o, ()))
+            if node.op_type == until:
+                continue
+            for o in node.output:
+                stack.extend(
+                    c for c in consumers.get(o, ()) if through is None or c.op_type in through or c.op_type == until
+                )
         return list(seen.values())
 
-    def upstream(starts: Iterable[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    def upstream(starts, entering) -> list[onnx.NodeProto]:
+        """``starts`` and the nodes they depend on, entering only nodes for which ``entering``
+        holds."""
         seen: dict[int, onnx.NodeProto] = {}
         stack = list(starts)
         while stack:
@@ -159,17 +161,29 @@ def fp16_node_block_list(model: onnx.ModelProto) -> list[str]:
             if id(node) in seen:
                 continue
             seen[id(node)] = node
-            stack.extend(producers[i] for i in _node_inputs(node) if i in producers)
+            stack.extend(p for p in (producers.get(i) for i in _node_inputs(node)) if p is not None and entering(p))
         return list(seen.values())
 
     def of_type(op: str) -> list[onnx.NodeProto]:
         return [n for n in nodes if n.op_type == op]
 
-    phase_sins = [n for n in downstream(of_type("CumSum"), until="Sin") if n.op_type == "Sin"]
-    keep = {id(n) for n in upstream(phase_sins)}
+    # running sums that reach a Sin through element-wise / layout ops only, and what feeds them
+    # through such ops (f0 -> f0 / sr mod 1 -> CumSum -> * 2 pi -> upsample -> Sin)
+    after_cumsum = {id(n) for n in downstream(of_type("CumSum"), until="Sin", through=_PHASE_PATH_OPS)}
+    phase_sins = [n for n in nodes if id(n) in after_cumsum and n.op_type == "Sin"]
+    sin_to_cumsum = upstream(phase_sins, entering=lambda p: id(p) in after_cumsum)
+    phase_cumsums = [n for n in sin_to_cumsum if n.op_type == "CumSum"]
+    keep = {id(n) for n in sin_to_cumsum}
+    keep |= {id(n) for n in upstream(phase_cumsums, entering=lambda p: p.op_type in _PHASE_PATH_OPS)}
     keep |= {id(n) for n in downstream(of_type("STFT"), until="Conv") if n.op_type != "Conv"}
     keep |= {id(n) for n in downstream(of_type("Exp"))}
     return [n.name for n in nodes if id(n) in keep]
+
+
+_PHASE_PATH_OPS = frozenset({
+    "Add", "Sub", "Mul", "Div", "Mod", "Neg", "Floor", "Cast", "Identity",
+    "Transpose", "Reshape", "Unsqueeze", "Squeeze", "Slice", "Gather", "Concat", "Resize", "Upsample",
+})
 
 
 def to_fp16(
@@ -191,11 +205,53 @@ def to_fp16(
     cast, keeps initializers shared with a blocked node in float32 for every reader, and breaks a
     graph output that is also read inside the graph (stage a's prosody features).
     """
+    return _finish(_to_fp16(model_fp32, op_block_list, node_block_list))
+
+
+def emulate_fp16(
+    model_fp32: onnx.ModelProto,
+    op_block_list: Iterable[str] = FP16_OP_BLOCK_LIST,
+    node_block_list: Iterable[str] | None = None,
+) -> onnx.ModelProto:
+    """CPU emulation of ``to_fp16``: float32 compute, but every weight, input and node output the
+    float16 graph would hold in float16 is rounded to float16 (Cast to float16 and back).
+
+    onnxruntime's CPU provider has float16 kernels for few ops (x86: Transpose, Concat,
+    LayerNormalization, SkipLayerNormalization) and silently runs the rest of an fp16 graph in
+    float32, so running the fp16 graph on CPU mostly measures weight rounding. This measures the
+    storage precision a GPU run has (not its float16 arithmetic inside kernels).
+    """
+    return _finish(_emulate(model_fp32, op_block_list, node_block_list, weights_only=False))
+
+
+def _dequantize(model: onnx.ModelProto) -> onnx.ModelProto:
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    _Dequantizer(out.graph).run()
+    _remove_dead_nodes(out.graph)
+    for node in out.graph.node:
+        if node.op_type in _QUANTIZED_OPS:
+            raise ValueError(
+                f"unrecognized quantization pattern at {node.op_type} node {node.name!r}: "
+                "still read by a node that was not converted"
+            )
+    return out
+
+
+def _to_fp16(model_fp32, op_block_list, node_block_list) -> onnx.ModelProto:
     out = _unique_node_names(model_fp32)  # copy; blocking goes by node name
     if node_block_list is None:
         node_block_list = fp16_node_block_list(out)
     _Fp16Converter(out, set(op_block_list), set(node_block_list)).run()
-    return _finish(out)
+    return out
+
+
+def _emulate(model_fp32, op_block_list, node_block_list, weights_only: bool) -> onnx.ModelProto:
+    out = _unique_node_names(model_fp32)
+    if node_block_list is None:
+        node_block_list = fp16_node_block_list(out)
+    _Fp16Converter(out, set(op_block_list), set(node_block_list)).emulate(weights_only)
+    return out
 
 
 _FLOAT = onnx.TensorProto.FLOAT
@@ -266,7 +322,8 @@ class _Fp16Converter:
                 half.discard(out.name)
                 half.add(inner)
                 self.types[inner] = _FLOAT
-                tail.append(helper.make_node("Cast", [inner], [out.name], to=_FLOAT, name=self._fresh(out.name + "_to_fp32")))
+                cast_name = self._fresh(out.name + "_to_fp32")
+                tail.append(helper.make_node("Cast", [inner], [out.name], to=_FLOAT, name=cast_name))
 
         casts: dict[tuple[str, int], str] = {}
         init_want: dict[str, set[int]] = collections.defaultdict(set)
@@ -290,14 +347,13 @@ class _Fp16Converter:
                     if key not in casts:
                         suffix = "_fp16" if want == _HALF else "_fp32"
                         casts[key] = self._fresh(x + suffix)
-                        nodes.append(helper.make_node("Cast", [x], [casts[key]], to=want, name=self._fresh(casts[key] + "_cast")))
+                        cast_name = self._fresh(casts[key] + "_cast")
+                        nodes.append(helper.make_node("Cast", [x], [casts[key]], to=want, name=cast_name))
                     n.input[k] = casts[key]
             if conv:
                 self._retype_attributes(n)
             nodes.append(n)
         nodes.extend(tail)
-        del g.node[:]
-        g.node.extend(nodes)
 
         # initializers: float16 in place when only float16 readers, both copies when shared
         half_name: dict[str, str] = {}
@@ -315,8 +371,55 @@ class _Fp16Converter:
                 half_name[name] = copy
         for n, k, x in init_refs:
             n.input[k] = half_name[x]
+        del g.node[:]  # (copies the nodes: edit them before this)
+        g.node.extend(nodes)
         # types changed along the way: drop the stale value_info
         del g.value_info[:]
+
+    def emulate(self, weights_only: bool) -> None:
+        g = self.g
+        converts = {id(n): self._converts(n) for n in self.nodes}
+        rounded: dict[str, str] = {}  # float32 tensor -> its float16-rounded float32 copy
+        rounded_inits: list[onnx.TensorProto] = []
+
+        def round_trip(name: str, nodes: list[onnx.NodeProto], out: str | None = None) -> str:
+            out = out or self._fresh(name + "_fp16r")
+            mid = self._fresh(name + "_as_fp16")
+            nodes.append(helper.make_node("Cast", [name], [mid], to=_HALF, name=self._fresh(mid + "_cast")))
+            nodes.append(helper.make_node("Cast", [mid], [out], to=_FLOAT, name=self._fresh(out + "_cast")))
+            return out
+
+        produced_rounded: set[str] = set()
+        nodes: list[onnx.NodeProto] = []
+        for n in self.nodes:
+            conv = converts[id(n)]
+            if conv:
+                keep32 = _FP32_INPUT_SLOTS.get(n.op_type, set())
+                for k, x in enumerate(n.input):
+                    if not self._is_float(x) or k in keep32 or x in produced_rounded:
+                        continue
+                    if weights_only and x not in self.inits:
+                        continue
+                    if x not in rounded:
+                        if x in self.inits:
+                            arr = _saturate_fp16(numpy_helper.to_array(self.inits[x])).astype(np.float32)
+                            rounded[x] = self._fresh(x + "_fp16r")
+                            rounded_inits.append(numpy_helper.from_array(arr, rounded[x]))
+                        else:
+                            rounded[x] = round_trip(x, nodes)
+                    n.input[k] = rounded[x]
+            nodes.append(n)
+            if conv and not weights_only:
+                for k, o in enumerate(n.output):
+                    if self._is_float(o):
+                        pre = self._fresh(o + "_fp32")
+                        n.output[k] = pre
+                        round_trip(pre, nodes, out=o)
+                        produced_rounded.add(o)
+        del g.node[:]
+        g.node.extend(nodes)
+        g.initializer.extend(rounded_inits)
+        _remove_dead_nodes(g)
 
     @staticmethod
     def _retype_attributes(n: onnx.NodeProto) -> None:
@@ -518,7 +621,7 @@ class _Dequantizer:
         if nxt.op_type == "Add":
             add = nxt
             (bias_q,) = [i for i in add.input if i != node.output[0]] or [None]
-            bias_name, bias_scale_name, bias_nodes = self._quantized_bias(node, bias_q, d.output[1])
+            bias_name, bias_scale_name = self._quantized_bias(node, bias_q, d.output[1])
             cast = self._only_consumer(add.output[0], node, "Cast")
             folded.append(cast)
         else:
@@ -556,8 +659,8 @@ class _Dequantizer:
     def _quantized_bias(self, node: onnx.NodeProto, name: str | None, x_scale: str):
         """Match Reshape(Cast<int32>(Floor|Round(Div(bias, Mul(x_scale, W_scale)))), shape).
 
-        Returns (float bias initializer, name of the bias scale, the matched nodes). The matched
-        nodes may only feed this pattern; they become dead and are removed with the rest.
+        Returns (float bias initializer, name of the bias scale). The matched nodes become dead
+        and are removed with the rest.
         """
         chain = []
         cur = name
@@ -578,7 +681,7 @@ class _Dequantizer:
         if bias_name not in self.init:
             raise self._fail(node, f"bias {bias_name!r} is not an initializer")
         self._scale_of_product(node, bias_scale, x_scale)
-        return bias_name, bias_scale, chain
+        return bias_name, bias_scale
 
     # -- DynamicQuantizeLSTM ----------------------------------------------------------------------
     def _lstm(self, node: onnx.NodeProto) -> None:

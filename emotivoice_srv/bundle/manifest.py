@@ -56,6 +56,8 @@ class VoiceSpec:
     language: str
     description: str = ""
     source: str = ""
+    speed: float = 1.0
+    """The voice's own speaking-rate factor, multiplied with every request's speed."""
 
 
 @dataclass(frozen=True)

@@ -4,135 +4,48 @@
 spaces and the punctuation later stages use (``. , ! ? ; : … — " ' ( ) -``); every digit is spelled.
 
 Passes run in a fixed order, most specific first, and each consumes the digits it understands:
-Unicode clean-up -> URLs and e-mails -> phone numbers -> dates -> ranges -> times -> money ->
-measures and percentages -> symbols -> abbreviations -> ordinals, decades, fractions -> plain
-numbers -> acronyms -> tidy. The last number pass therefore only sees what nothing else claimed.
+Unicode clean-up -> URLs and e-mails -> phone numbers -> dates -> decades and ordinals -> ranges ->
+times -> money -> measures and percentages -> symbols -> abbreviations -> fractions and plain
+numbers -> acronyms -> tidy. The plain-number pass therefore only sees what nothing else claimed.
+Every pattern starts matching only at the start of a token or digit run, so a pass stays linear
+in the length of the text, whatever the text.
 
-Numbers are spelled here rather than with num2words: importing num2words loads every language
-(~20 ms), more than this whole module costs, and US English needs only a few dozen lines.
+Numbers are spelled by ``numbers`` and money, measures and percentages by ``amounts``; this module
+holds the passes and their order.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
+from . import numbers
+from .amounts import CURRENCY_SYMBOLS, say_amounts
+
 __all__ = ["normalize"]
 
-# --------------------------------------------------------------------------- number words
+# --------------------------------------------------------------------------- months, sentence ends
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-         "fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion",
-           "sextillion", "septillion", "octillion", "nonillion", "decillion")
-_MAX_DIGITS = 3 * len(_SCALES)  # longer integers are read digit by digit
-_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-                  "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
-
-
-def _cardinal(n: int) -> str:
-    """US style, no "and": 1234 -> one thousand two hundred thirty-four."""
-    if n < 0:
-        return "minus " + _cardinal(-n)
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("-" + _ONES[n % 10] if n % 10 else "")
-    if n < 1000:
-        return _ONES[n // 100] + " hundred" + (" " + _cardinal(n % 100) if n % 100 else "")
-    groups, scale = [], 0
-    while n:
-        n, group = divmod(n, 1000)
-        if group:
-            groups.append(_cardinal(group) + (" " + _SCALES[scale] if scale else ""))
-        scale += 1
-    return " ".join(reversed(groups))
-
-
-def _ordinal(n: int) -> str:
-    head, last = re.match(r"(.*?)([a-z]+)$", _cardinal(n)).groups()
-    if last in _ORDINAL_WORDS:
-        return head + _ORDINAL_WORDS[last]
-    return head + (last[:-1] + "ieth" if last.endswith("y") else last + "th")
-
-
-def _year(n: int) -> str:
-    """1999 -> nineteen ninety-nine, 1905 -> nineteen oh five, 2000/2008 -> two thousand (eight)."""
-    if not 1000 <= n <= 9999 or n % 1000 < 10:
-        return _cardinal(n)
-    high, low = divmod(n, 100)
-    if low == 0:
-        return _cardinal(high) + " hundred"
-    return _cardinal(high) + (" oh " if low < 10 else " ") + _cardinal(low)
-
-
-def _two_digit_year(digits: str) -> str:
-    n = int(digits)
-    return ("oh " if digits.startswith("0") and n else "") + _cardinal(n)
-
-
-def _digits(digits: str) -> str:
-    return " ".join(_ONES[int(d)] for d in digits if "0" <= d <= "9")
-
-
-def _plural(words: str) -> str:
-    """nineteen ninety -> nineteen nineties, six -> sixes, hundred -> hundreds."""
-    if words.endswith("y"):
-        return words[:-1] + "ies"
-    return words + ("es" if words.endswith("x") else "s")
-
-
-def _number(token: str, quantity: bool = False) -> str:
-    """Any numeral this module matches: '-1,234.56', '3.14', '.5', '007', '5551234'.
-
-    Seven or more ungrouped digits read digit by digit (an id, a phone number) unless ``quantity``
-    says the context (money, a unit) makes it an amount.
-    """
-    sign = ""
-    if token[:1] in "-−":
-        sign, token = "minus ", token[1:]
-    whole, _, fraction = token.partition(".")
-    grouped = "," in whole
-    whole = whole.replace(",", "")
-    if not whole:
-        words = ""
-    elif (len(whole) > _MAX_DIGITS or (not grouped and not quantity and len(whole) >= 7)
-          or (len(whole) > 1 and whole[0] == "0")):
-        words = _digits(whole)
-    else:
-        words = _cardinal(int(whole))
-    if fraction:
-        words = (words + " point " if words else "point ") + _digits(fraction)
-    return sign + words
-
-
-def _is_one(token: str) -> bool:
-    return token.lstrip("-−") == "1"
-
-
-# Regex building blocks. _NUM is a numeral: grouped thousands, plain, or a bare decimal.
-_NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-_SIGN = r"(?:(?<![^\s(\[\"'~])(-))?"  # a minus only at the start of a word
 _MONTHS = ("January February March April May June July August September October November "
            "December").split()
 _MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS} | {"Sept": "September"}
-_MONTH_RE = r"(%s|%s)\b\.?" % ("|".join(_MONTHS), "|".join(sorted(_MONTH_ABBREVIATIONS, key=len)[::-1]))
+_MONTH_NAMES = "|".join(_MONTHS + sorted(_MONTH_ABBREVIATIONS, key=len, reverse=True))
+_MONTH_RE = rf"(?P<month>{_MONTH_NAMES})\b\.?"
 _WEEKDAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednesday",
              "Thu": "Thursday", "Thur": "Thursday", "Thurs": "Thursday", "Fri": "Friday",
              "Sat": "Saturday", "Sun": "Sunday"}
-_SENTENCE_GOES_ON = re.compile(r"\s*$|\s+[\"'(]?[A-Z]")
+_SENTENCE_END_AFTER = re.compile(r"\s*$|\s+[\"'(]?[A-Z]")
 
 
 def _keep_period(m: re.Match) -> str:
     """'.' when an abbreviation's period also ends the sentence (end of text or a capital next)."""
-    return "." if m.group(0).endswith(".") and _SENTENCE_GOES_ON.match(m.string, m.end()) else ""
+    return "." if m.group(0).endswith(".") and _SENTENCE_END_AFTER.match(m.string, m.end()) else ""
 
 
 def _month(name: str) -> str:
     return _MONTH_ABBREVIATIONS.get(name, name)
 
 
-# --------------------------------------------------------------------------- 1. Unicode
+# --------------------------------------------------------------------------- Unicode
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'",
                          "‚": "'", "‹": "'", "›": "'", "´": "'", "`": "'", "′": "'", "″": '"',
@@ -144,8 +57,8 @@ _VULGAR_FRACTION_RE = re.compile("[\u00bc-\u00be\u2150-\u215e\u2189]")
 
 def _prepare(text: str) -> str:
     # Before NFKC: keep '1½' from becoming '11⁄2' and 'm²' from becoming 'm2'; '№' -> 'No.'.
-    text = _VULGAR_FRACTION_RE.sub(lambda m: " %s " % unicodedata.normalize("NFKC", m.group(0)).replace("⁄", "/"),
-                                   text.replace("№", " No. "))
+    text = _VULGAR_FRACTION_RE.sub(
+        lambda m: " %s " % unicodedata.normalize("NFKC", m.group(0)).replace("⁄", "/"), text.replace("№", " No. "))
     text = re.sub(f"[{_SUPERSCRIPTS}]+",
                   lambda m: "^" + "".join(str(_SUPERSCRIPTS.index(c)) for c in m.group(0)), text)
     kept = []
@@ -156,6 +69,8 @@ def _prepare(text: str) -> str:
         elif category[0] != "C":  # Cf (zero-width, BOM), Cs, Co and Cn are dropped
             kept.append(ch)
     text = unicodedata.normalize("NFKC", "".join(kept)).translate(_QUOTES)
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"(?<=\d) - (?=\d+(?:\.\d+)? ?=)", " minus ", text)  # 10 - 5 = 5 is no range
     # Digits of any script -> ASCII, so that every later pass sees them.
     text = re.sub(r"\d", lambda m: str(unicodedata.decimal(m.group(0), 0)), text)
     text = re.sub(r"~\s?(?=\d)", " about ", text.replace("⁄", "/"))
@@ -165,15 +80,16 @@ def _prepare(text: str) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- 2. URLs, e-mails
+# --------------------------------------------------------------------------- URLs, e-mails
 
 _URL_WORDS = {".": "dot", "/": "slash", "-": "dash", "_": "underscore", ":": "colon", "@": "at",
               "?": "question mark", "=": "equals", "&": "and", "#": "hash", "%": "percent",
               "~": "tilde", "+": "plus"}
 _TLDS = "com|org|net|edu|gov|io|ai|co|uk|us|de|fr|dev|app|info|biz|me|tv|ly|ca|au|eu"
-_URL_RE = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'()]+"
-                     r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-                     rf"|\b[a-z\d][a-z\d-]*(?:\.[a-z\d-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"'()]*)?",
+_URL_RE = re.compile(r"(?<![^\s(\"'<])"  # only at the start of a token, which keeps it linear
+                     r"(?:(?:https?|ftp)://[^\s<>\"'()]+|www\.[^\s<>\"'()]+"
+                     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+                     rf"|[a-z\d][a-z\d-]*(?:\.[a-z\d-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"'()]*)?)",
                      re.IGNORECASE)
 
 
@@ -185,7 +101,7 @@ def _say_url(m: re.Match) -> str:
     words = []
     for part in re.findall(r"[^\W\d_]+|\d+|.", url):
         if part[0].isdigit():
-            words.append(_digits(part))
+            words.append(numbers.digits(part))
         elif part.isalpha():
             words.append(part.lower())
         elif part in _URL_WORDS:
@@ -193,9 +109,10 @@ def _say_url(m: re.Match) -> str:
     return " ".join(words) + trail
 
 
-# --------------------------------------------------------------------------- 3-4. phones, dates
+# --------------------------------------------------------------------------- phones, dates
 
-_PHONE_RE = re.compile(r"(?<![\w+-])(?:\+\d{1,3}[\s.-]?|1-)?(?:\(\d{3}\)\s?\d{3}[-.\s]|\d{3}([-.])\d{3}\1)\d{4}(?![\w-])"
+_PHONE_RE = re.compile(r"(?<![\w+-])(?:\+\d{1,3}[\s.-]?|1-)?"
+                       r"(?:\(\d{3}\)\s?\d{3}[-.\s]|\d{3}([-.])\d{3}\1)\d{4}(?![\w-])"
                        r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{1,5}){2,5}(?![\w-])")
 
 
@@ -203,13 +120,13 @@ def _say_phone(m: re.Match) -> str:
     groups = re.findall(r"\d+", m.group(0))
     if sum(map(len, groups)) < 7:
         return m.group(0)
-    return ", ".join(_digits(group) for group in groups)
+    return ", ".join(numbers.digits(group) for group in groups)
 
 
 def _say_date(month: int, day: int, year: str | None) -> str:
-    spoken = f"{_MONTHS[month - 1]} {_ordinal(day)}"
+    spoken = f"{_MONTHS[month - 1]} {numbers.ordinal(day)}"
     if year:
-        spoken += ", " + (_year(int(year)) if len(year) == 4 else _two_digit_year(year))
+        spoken += ", " + (numbers.year(int(year)) if len(year) == 4 else numbers.two_digit_year(year))
     return spoken
 
 
@@ -230,35 +147,35 @@ def _month_date(m: re.Match) -> str:
         return m.group(0)
     month = _MONTHS.index(_month(m.group("month"))) + 1
     if m.groupdict().get("of"):  # 'the 5th of May' keeps its word order
-        spoken = f"{_ordinal(day)} of {_MONTHS[month - 1]}"
-        return spoken + (", " + _year(int(m.group("year"))) if m.group("year") else "")
+        spoken = f"{numbers.ordinal(day)} of {_MONTHS[month - 1]}"
+        return spoken + (", " + numbers.year(int(m.group("year"))) if m.group("year") else "")
     return _say_date(month, day, m.group("year"))
 
 
 _DATE_RULES = (
     (re.compile(r"\b(?P<y1>\d{4})([-/])(?P<m1>\d{1,2})\2(?P<d1>\d{1,2})\b"
                 r"|\b(?P<m2>\d{1,2})/(?P<d2>\d{1,2})/(?P<y2>\d{4}|\d{2})\b"), _numeric_date),
-    (re.compile(rf"\b{_MONTH_RE.replace('(', '(?P<month>', 1)}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
+    (re.compile(rf"\b{_MONTH_RE}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
                 r"(?:,?\s+(?P<year>\d{4})\b)?"), _month_date),
-    (re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<of>of\s+)?{_MONTH_RE.replace('(', '(?P<month>', 1)}"
+    (re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<of>of\s+)?{_MONTH_RE}"
                 r"(?:,?\s+(?P<year>\d{4})\b)?"), _month_date),
-    (re.compile(rf"\b{_MONTH_RE}\s+(\d{{4}})\b"),
-     lambda m: f"{_month(m.group(1))} {_year(int(m.group(2)))}"),
+    (re.compile(rf"\b{_MONTH_RE}\s+(?P<year>\d{{4}})\b"),
+     lambda m: f"{_month(m.group('month'))} {numbers.year(int(m.group('year')))}"),
 )
 
-# --------------------------------------------------------------------------- 5-6. ranges, times
+# --------------------------------------------------------------------------- ranges, times
 
-_CURRENCY_SYMBOLS = "$£€¥₹"
-_RANGE_RE = re.compile(rf"(?<![\w.,:/-])([{_CURRENCY_SYMBOLS}]?)(\d+(?:[.,:]\d+)*%?)\s?-\s?"
-                       rf"([{_CURRENCY_SYMBOLS}]?)(?=\d)(\d+(?:[.,:]\d+)*)?")
+_RANGE_RE = re.compile(rf"(?<![\w.,:/-])([{CURRENCY_SYMBOLS}]?)(\d+(?:[.,:]\d+)*%?)\s?-\s?"
+                       rf"([{CURRENCY_SYMBOLS}]?)(?=\d)(\d+(?:[.,:]\d+)*)?")
 
 
 def _range(m: re.Match) -> str:
     symbol, first, second_symbol, second = m.groups()
+    to = " and " if re.search(r"\bbetween\s+$", m.string[max(0, m.start() - 12):m.start()]) else " to "
     if (second and not symbol and re.fullmatch(r"\d{4}", first) and re.fullmatch(r"\d{4}", second)
             and 1000 <= int(first) < int(second) <= 2099):
-        return f"{_year(int(first))} to {_year(int(second))}"
-    return f"{symbol}{first} to {second_symbol or symbol}{second or ''}"
+        return numbers.year(int(first)) + to + numbers.year(int(second))
+    return f"{symbol}{first}{to}{second_symbol or symbol}{second or ''}"
 
 
 _AMPM = r"(?:\s?([AaPp])\.?\s?[Mm]\b\.?)"
@@ -275,108 +192,34 @@ def _clock(m: re.Match) -> str:
     second, letter = m.group(3), m.group(4)
     if hour > 24 or minute > 59 or (letter and not 1 <= hour <= 12) or (second and int(second) > 59):
         return m.group(0)
-    spoken = _cardinal(hour)
+    spoken = numbers.cardinal(hour)
     if minute:
-        spoken += (" oh " if minute < 10 else " ") + _cardinal(minute)
+        spoken += (" oh " if minute < 10 else " ") + numbers.cardinal(minute)
     elif not letter:
         spoken += " o'clock" if 1 <= hour <= 12 else " hundred"
     if second and int(second):
-        spoken += f" and {_cardinal(int(second))} second{'' if int(second) == 1 else 's'}"
+        spoken += f" and {numbers.cardinal(int(second))} second{'' if int(second) == 1 else 's'}"
     return spoken + _meridiem(m, letter)
 
 
 def _hour(m: re.Match) -> str:
     hour = int(m.group(1))
-    return _cardinal(hour) + _meridiem(m, m.group(2)) if 1 <= hour <= 12 else m.group(0)
+    return numbers.cardinal(hour) + _meridiem(m, m.group(2)) if 1 <= hour <= 12 else m.group(0)
 
 
-# --------------------------------------------------------------------------- 7-8. money, measures
+# --------------------------------------------------------------------------- symbols
 
-_MONEY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-          "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", None, None),
-          "₹": ("rupee", "rupees", "paisa", "paise")}
-_SCALE_WORDS = {"k": "thousand", "K": "thousand", "m": "million", "M": "million", "mn": "million",
-                "b": "billion", "B": "billion", "bn": "billion", "tn": "trillion"}
-_MONEY_RE = re.compile(rf"{_SIGN}([{_CURRENCY_SYMBOLS}])\s?({_NUM})"
-                       r"(?:\s?(thousand|million|billion|trillion|bn|mn|tn)\b|([kKmMbB])(?![^\W_]))?"
-                       rf"|{_SIGN}({_NUM})\s?([€£])(?![^\W_])")
+def _power(exponent: str) -> str:
+    return {"2": " squared", "3": " cubed"}.get(exponent, " to the power of " + exponent)
 
-
-def _money(m: re.Match) -> str:
-    if m.group(7):  # amount before the symbol: 5€, 20 £
-        sign, amount, symbol, scale = m.group(6), m.group(7), m.group(8), None
-    else:
-        sign, symbol, amount = m.group(1), m.group(2), m.group(3)
-        scale = m.group(4) or m.group(5)
-    one, many, sub_one, sub_many = _MONEY[symbol]
-    sign = "minus " if sign else ""
-    if scale:
-        return f"{sign}{_number(amount, quantity=True)} {_SCALE_WORDS.get(scale, scale)} {many}"
-    whole, _, fraction = amount.partition(".")
-    if fraction and (len(fraction) > 2 or sub_one is None):
-        return f"{sign}{_number(amount, quantity=True)} {many}"
-    cents = int(fraction.ljust(2, "0")) if fraction else 0
-    whole_n = int(whole.replace(",", "") or "0")
-    parts = []
-    if whole_n or not cents:
-        parts.append(f"{_number(whole or '0', quantity=True)} {one if whole_n == 1 else many}")
-    if cents:
-        parts.append(f"{_cardinal(cents)} {sub_one if cents == 1 else sub_many}")
-    return sign + " and ".join(parts)
-
-
-_UNITS = {
-    "%": ("percent", "percent"), "‰": ("per mille", "per mille"),
-    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"), "cm": ("centimeter", "centimeters"),
-    "mm": ("millimeter", "millimeters"), "μm": ("micrometer", "micrometers"),
-    "nm": ("nanometer", "nanometers"), "mi": ("mile", "miles"), "ft": ("foot", "feet"),
-    "yd": ("yard", "yards"), "sq ft": ("square foot", "square feet"),
-    "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"), "mg": ("milligram", "milligrams"),
-    "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"),
-    "L": ("liter", "liters"), "ml": ("milliliter", "milliliters"), "mL": ("milliliter", "milliliters"),
-    "gal": ("gallon", "gallons"), "mph": ("mile per hour", "miles per hour"),
-    "km/h": ("kilometer per hour", "kilometers per hour"), "kph": ("kilometer per hour", "kilometers per hour"),
-    "m/s": ("meter per second", "meters per second"), "°C": ("degree Celsius", "degrees Celsius"),
-    "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "°": ("degree", "degrees"),
-    "KB": ("kilobyte", "kilobytes"), "kB": ("kilobyte", "kilobytes"), "MB": ("megabyte", "megabytes"),
-    "GB": ("gigabyte", "gigabytes"), "TB": ("terabyte", "terabytes"),
-    "Mbps": ("megabit per second", "megabits per second"), "Gbps": ("gigabit per second", "gigabits per second"),
-    "Hz": ("hertz", "hertz"), "kHz": ("kilohertz", "kilohertz"), "MHz": ("megahertz", "megahertz"),
-    "GHz": ("gigahertz", "gigahertz"), "W": ("watt", "watts"), "kW": ("kilowatt", "kilowatts"),
-    "kWh": ("kilowatt hour", "kilowatt hours"), "V": ("volt", "volts"), "mAh": ("milliamp hour", "milliamp hours"),
-    "h": ("hour", "hours"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"),
-    "min": ("minute", "minutes"), "mins": ("minute", "minutes"), "s": ("second", "seconds"),
-    "sec": ("second", "seconds"), "secs": ("second", "seconds"), "ms": ("millisecond", "milliseconds"),
-    "yr": ("year", "years"), "yrs": ("year", "years"), "x": ("times", "times"),
-    "k": ("thousand", "thousand"), "K": ("thousand", "thousand"), "M": ("million", "million"),
-    "bn": ("billion", "billion"),
-}
-_ATTACHED_ONLY = {"x", "k", "K", "M", "bn"}  # '3x', '5k': never with a space in between
-_SPACED_ONLY = {"s"}  # '5 s' is seconds, '5s' may be anything
-_UNIT_RE = re.compile(rf"{_SIGN}({_NUM})(\s?)({'|'.join(map(re.escape, sorted(_UNITS, key=len, reverse=True)))})"
-                      r"(\^[23])?(?![^\W_])")
-
-
-def _measure(m: re.Match) -> str:
-    sign, amount, space, unit, power = m.groups()
-    if (space and unit in _ATTACHED_ONLY) or (not space and unit in _SPACED_ONLY):
-        return m.group(0)
-    one, many = _UNITS[unit]
-    name = one if _is_one(amount) else many
-    if power:
-        name = ("square " if power == "^2" else "cubic ") + name
-    return ("minus " if sign else "") + _number(amount, quantity=True) + " " + name
-
-
-# --------------------------------------------------------------------------- 9. symbols
 
 _SYMBOL_RULES = (
     (re.compile(r"\b([A-Z]{1,4})&([A-Z]{1,4})\b"), lambda m: f"{' '.join(m.group(1))} and {' '.join(m.group(2))}"),
     (re.compile(r"\b([A-G])#(?!\w)"), r"\1 sharp"),
     (re.compile(r"#\s?(?=\d)"), " number "),
     (re.compile(r"(?<=\d)\s?[x×]\s?(?=\d)"), " by "),
-    (re.compile(r"(?<=\d)\^(\d+)"), lambda m: {"2": " squared", "3": " cubed"}.get(m.group(1), " to the power of " + m.group(1))),
-    (re.compile(r"(?<![\w^])([A-Za-z]{1,2})\^(\d+)"), lambda m: m.group(1) + {"2": " squared", "3": " cubed"}.get(m.group(2), " to the power of " + m.group(2))),
+    (re.compile(r"(?<=\d)\^(\d+)"), lambda m: _power(m.group(1))),
+    (re.compile(r"(?<![\w^])([A-Za-z]{1,2})\^(\d+)"), lambda m: m.group(1) + _power(m.group(2))),
     (re.compile(r"\^\d+"), " "),  # a footnote mark
     (re.compile(r"\bw/o\b"), "without"),
     (re.compile(r"\bw/(?=\s)"), "with"),
@@ -389,15 +232,16 @@ _SYMBOL_WORDS = {"&": "and", "+": "plus", "=": "equals", "@": "at", "×": "times
                  "≥": "at least", "§": "section", "%": "percent", "°": "degrees"}
 _SYMBOL_RE = re.compile("[%s]" % re.escape("".join(_SYMBOL_WORDS)))
 
-# --------------------------------------------------------------------------- 10. abbreviations
+# --------------------------------------------------------------------------- abbreviations
 
-_LATIN = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus",
-          "vs": "versus", "approx.": "approximately", "a.k.a.": "also known as", "cf.": "compare"}
+_LATIN = {"eg": "for example", "ie": "that is", "etc": "et cetera", "vs": "versus",
+          "approx": "approximately", "aka": "also known as", "cf": "compare"}
 _LATIN_RE = re.compile(r"(?<![\w.])(e\.g\.?|i\.e\.?|etc\.|vs\.?|approx\.|a\.k\.a\.?|cf\.)(?!\w)", re.IGNORECASE)
 _TITLES = {"Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Prof": "Professor", "Rev": "Reverend",
            "Capt": "Captain", "Lt": "Lieutenant", "Sgt": "Sergeant", "Gov": "Governor", "Sen": "Senator",
            "Gen": "General", "Mt": "Mount", "Ft": "Fort"}
-_TITLE_RE = re.compile(r"\b(%s)\.(?=\s+[A-Z])|\b(Mrs|Mr|Ms)\b(?=\s+[A-Z])" % "|".join(_TITLES))
+_TITLE_RE = re.compile(r"\b(Mrs|Mr|Ms|Prof|Rev|Capt|Lt|Sgt)\.|\b(Gov|Sen|Gen|Mt|Ft)\.(?=\s+[A-Z])"
+                       r"|\b(Mrs|Mr|Ms)\b(?=\s+[A-Z])")  # the last five are words too, or want a name
 _TRAILING = {"Jr": "Junior", "Sr": "Senior", "Inc": "Incorporated", "Ltd": "Limited", "Co": "Company",
              "Corp": "Corporation", "Ave": "Avenue", "Rd": "Road", "Blvd": "Boulevard", "Ln": "Lane",
              "Hwy": "Highway", "Dept": "Department"} | _MONTH_ABBREVIATIONS | _WEEKDAYS
@@ -430,19 +274,24 @@ def _capitalized_like(source: str, words: str) -> str:
     return words[0].upper() + words[1:] if source[:1].isupper() else words
 
 
+def _latin(m: re.Match) -> str:
+    """e.g. -> for example; only 'etc.' may also end a sentence."""
+    key = m.group(1).lower().replace(".", "")
+    return _capitalized_like(m.group(1), _LATIN[key]) + (_keep_period(m) if key == "etc" else "")
+
+
 _ABBREVIATION_RULES = (
-    (_LATIN_RE, lambda m: _capitalized_like(m.group(1), _LATIN.get(m.group(1).lower().rstrip(".") + ".", "versus"))
-     + (_keep_period(m) if m.group(1).lower() == "etc." else "")),
+    (_LATIN_RE, _latin),
     (re.compile(r"(?<![\w.])((?:[A-Za-z]\.){2,})"),
      lambda m: " ".join(m.group(1).replace(".", "").upper()) + ("." if not m.string[m.end():].strip() else "")),
     (re.compile(r"\b(St|Dr)\.?(?=\s|$)"), _saint_or_street),
-    (_TITLE_RE, lambda m: _TITLES[m.group(1) or m.group(2)]),
+    (_TITLE_RE, lambda m: _TITLES[m.group(m.lastindex)] + ("." if not m.string[m.end():].strip() else "")),
     (_TRAILING_RE, lambda m: _TRAILING[m.group(1)] + _keep_period(m)),
-    (_BEFORE_NUMBER_RE, lambda m: _BEFORE_NUMBER[m.group(1)] + " "),
+    (_BEFORE_NUMBER_RE, lambda m: _capitalized_like(m.group(1), _BEFORE_NUMBER[m.group(1)]) + " "),
     (re.compile(r"(?<![\w.])([A-Z])\.(?=\s+[A-Z][a-z.])"), _initial),
 )
 
-# --------------------------------------------------------------------------- 11. numbers
+# --------------------------------------------------------------------------- counting words, numbers
 
 _YEAR_CUES = {"in", "since", "by", "from", "until", "till", "during", "before", "after", "circa", "c",
               "ca", "year", "of", "around", "early", "late", "mid", "summer", "winter", "spring", "autumn",
@@ -462,40 +311,29 @@ def _looks_like_year(m: re.Match) -> bool:
 def _plain_number(m: re.Match) -> str:
     sign, token = m.group(1), m.group(2)
     if not sign and len(token) == 4 and token.isdigit() and 1000 <= int(token) <= 2099 and _looks_like_year(m):
-        return _year(int(token))
-    return _number((sign or "") + token)
-
-
-def _fraction(numerator: int, denominator: int) -> str | None:
-    if not (0 < numerator < denominator and (denominator <= 10 or denominator in (12, 16, 32, 64, 100))):
-        return None
-    if denominator == 2:
-        name = "half"
-    elif denominator == 4:
-        name = "quarter"
-    else:
-        name = _ordinal(denominator)
-    return f"{_cardinal(numerator)} {name if numerator == 1 else _plural(name) if denominator != 2 else 'halves'}"
+        return numbers.year(int(token))
+    return numbers.numeral((sign or "") + token)
 
 
 def _say_fraction(m: re.Match) -> str:
     whole, numerator, denominator = m.group(1), m.group(2), m.group(3)
     if len(numerator) > 3 or len(denominator) > 3:
         return m.group(0).replace("/", " slash ")
-    spoken = _fraction(int(numerator), int(denominator))
+    spoken = numbers.fraction(int(numerator), int(denominator))
     if spoken is None:
-        return (f"{_number(whole)} " if whole else "") + f"{_number(numerator)} over {_number(denominator)}"
-    return f"{_number(whole)} and {spoken}" if whole else spoken
+        over = f"{numbers.numeral(numerator)} over {numbers.numeral(denominator)}"
+        return (f"{numbers.numeral(whole)} " if whole else "") + over
+    return f"{numbers.numeral(whole)} and {spoken}" if whole else spoken
 
 
 def _decade(m: re.Match) -> str:
     digits = m.group(1)
-    return _plural(_year(int(digits)) if len(digits) == 4 else _cardinal(int(digits)))
+    return numbers.plural(numbers.year(int(digits)) if len(digits) == 4 else numbers.cardinal(int(digits)))
 
 
 def _say_ordinal(m: re.Match) -> str:
     digits = m.group(1).replace(",", "")
-    return _ordinal(int(digits)) if len(digits) <= _MAX_DIGITS else _digits(digits)
+    return numbers.ordinal(int(digits)) if len(digits) <= numbers.MAX_DIGITS else numbers.digits(digits)
 
 
 _COUNTING_RULES = (  # before ranges and units, which would read '1990s' as seconds
@@ -506,14 +344,14 @@ _COUNTING_RULES = (  # before ranges and units, which would read '1990s' as seco
 
 _NUMBER_RULES = (
     (re.compile(r"(?<![\w.])\d+(?:\.\d+){2,}(?![\w.]?\d)"),
-     lambda m: " point ".join(_number(p) for p in m.group(0).split("."))),
+     lambda m: " point ".join(numbers.numeral(p) for p in m.group(0).split("."))),
     (re.compile(r"(?<![\w/.,])(?:(\d+)\s)?(\d+)/(\d+)(?![\w/]|[.,]\d)"), _say_fraction),
     (re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])"), " "),
-    (re.compile(rf"{_SIGN}({_NUM})"), _plain_number),
-    (re.compile(r"\d+"), lambda m: _digits(m.group(0))),  # anything left, e.g. '1,2' fragments
+    (re.compile(rf"{numbers.SIGN_PATTERN}({numbers.NUMERAL_PATTERN})"), _plain_number),
+    (re.compile(r"\d+"), lambda m: numbers.digits(m.group(0))),  # anything left, e.g. '1,2' fragments
 )
 
-# --------------------------------------------------------------------------- 12. acronyms
+# --------------------------------------------------------------------------- acronyms
 
 _SAID_AS_WORDS = {"NASA", "NATO", "SCUBA", "LASER", "RADAR", "SONAR", "FIFA", "UEFA", "OPEC", "AIDS",
                   "COVID", "GIF", "JPEG", "PIN", "RAM", "ROM", "SIM", "NAFTA", "IKEA", "LEGO", "UNIX",
@@ -540,7 +378,8 @@ def _acronym(m: re.Match) -> str:
     previous = re.search(r"([A-Z][a-z]+)\s+$", m.string[max(0, m.start() - 24):m.start()])
     value = _roman(letters) if previous and not plural else None
     if value:
-        return _cardinal(value) if previous.group(1) in _COUNTED_BEFORE_ROMAN else "the " + _ordinal(value)
+        counted = previous.group(1) in _COUNTED_BEFORE_ROMAN
+        return numbers.cardinal(value) if counted else "the " + numbers.ordinal(value)
     if letters == "OK" and not plural:
         return "okay"
     if letters in _SAID_AS_WORDS or letters in _CAPITALIZED_WORDS:
@@ -556,7 +395,7 @@ def _acronyms(text: str) -> str:
     return _ACRONYM_RE.sub(_acronym, text)
 
 
-# --------------------------------------------------------------------------- 13. tidy
+# --------------------------------------------------------------------------- tidy
 
 _KEPT_PUNCTUATION = frozenset(".,!?;:…—\"'()-")
 
@@ -604,9 +443,7 @@ def normalize(text: str) -> str:
     text = _RANGE_RE.sub(_range, text)
     text = _CLOCK_RE.sub(_clock, text)
     text = _HOUR_RE.sub(_hour, text)
-    text = _MONEY_RE.sub(_money, text)
-    text = re.sub(rf"({_NUM})\s?¢", lambda m: f"{_number(m.group(1))} {'cent' if _is_one(m.group(1)) else 'cents'}", text)
-    text = _UNIT_RE.sub(_measure, text)
+    text = say_amounts(text)
     text = _apply(_SYMBOL_RULES, text)
     text = _SYMBOL_RE.sub(lambda m: f" {_SYMBOL_WORDS[m.group(0)]} ", text)
     text = _apply(_ABBREVIATION_RULES, text)

