@@ -231,8 +231,8 @@ def pattern(stage: onnx.ModelProto, op: str, which=lambda node, consumers: True)
         if node.op_type != op or not which(node, consumers):
             continue
         x = producers[node.input[0]].input[0]  # DynamicQuantizeLinear's input
-        tail = node
-        while tail.op_type != "Mul" or tail is node:
+        (tail,) = consumers[node.output[0]]
+        while tail.op_type != "Mul":  # [Add(bias) ->] Cast -> Mul(x_scale * w_scale)
             (tail,) = consumers[tail.output[0]]
         sub = onnx.utils.Extractor(stage).extract_model([x], [tail.output[0]])
         sub.ir_version = 9

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench <scenario>``; results go to bench/results/ as JSON + markdown."""
