@@ -12,7 +12,7 @@ from emotivoice_srv import Engine, EngineConfig
 from emotivoice_srv.prosody import expand, frames_from_durations
 
 pytestmark = pytest.mark.slow
-SENTENCES = 4
+SENTENCES = 8
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,17 @@ def transcriber():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_transcripts_match_int8(precision, engines, transcriber, eval_sentences):
-    from emotivoice_srv.quality import normalize_transcript
+def test_transcripts_match_int8(precision, engines, transcriber, eval_sentences, record_property):
+    """Whisper hears the same words: transcript-vs-transcript WER <= 5% and no worse against the text."""
+    from emotivoice_srv.quality import word_error_rate
 
-    for sentence in eval_sentences[:SENTENCES]:
-        ref = transcriber.transcribe(engines["int8"].synthesize(sentence, voice="en_male_1").audio, 24_000)
-        got = transcriber.transcribe(engines[precision].synthesize(sentence, voice="en_male_1").audio, 24_000)
-        assert normalize_transcript(got) == normalize_transcript(ref)
+    texts = eval_sentences[:SENTENCES]
+    heard = {p: [transcriber.transcribe(engines[p].synthesize(t, voice="en_male_1").audio, 24_000) for t in texts]
+             for p in ("int8", precision)}
+    between = word_error_rate(heard["int8"], heard[precision])
+    record_property(f"transcript_wer_{precision}_vs_int8", round(between, 4))
+    assert between <= 0.05, list(zip(heard["int8"], heard[precision]))
+    assert word_error_rate(texts, heard[precision]) <= word_error_rate(texts, heard["int8"]) + 0.05
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
