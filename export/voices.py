@@ -31,8 +31,8 @@ class VoiceRecipe:
 
 
 RECIPES = (
-    VoiceRecipe("en_female_1", "female", timbre={"jf_gongitsune": 1.0}, prosody={"jf_gongitsune": 1.0}, speed=0.92),
-    VoiceRecipe("en_male_1", "male", timbre={"jm_kumo": 1.0}, prosody={"jf_gongitsune": 1.0}),
+    VoiceRecipe("en_female_1", "female", timbre={"jf_gongitsune": 1.0}, prosody={"jf_gongitsune": 1.0}, speed=0.85),
+    VoiceRecipe("en_male_1", "male", timbre={"jm_kumo": 1.0}, prosody={"jf_gongitsune": 1.0}, speed=0.9),
 )
 
 

@@ -50,16 +50,16 @@ _MULTIPLICATIVE = {"pitch_range", "rate", "pause_scale", "final_lengthening"}
 
 PRESETS: dict[str, ProsodyParams] = {
     "neutral": NEUTRAL,
-    "happy": ProsodyParams(pitch_shift_st=3.0, pitch_range=1.35, rate=1.08, energy_db=2.0,
+    "happy": ProsodyParams(pitch_shift_st=3.0, pitch_range=1.35, rate=1.0, energy_db=2.0,
                            pause_scale=0.85, final_contour_st=1.0),
     "sad": ProsodyParams(pitch_shift_st=-2.0, pitch_range=0.7, rate=0.8, energy_db=-4.0, effort=-0.5,
                          pause_scale=1.5, final_lengthening=1.2, final_contour_st=-1.5),
-    "angry": ProsodyParams(pitch_shift_st=1.5, pitch_range=1.3, rate=1.06, energy_db=5.0, effort=1.0,
+    "angry": ProsodyParams(pitch_shift_st=1.5, pitch_range=1.3, rate=1.03, energy_db=5.0, effort=1.0,
                            pause_scale=0.8),
     "surprised": ProsodyParams(pitch_shift_st=3.5, pitch_range=1.5, rate=1.0, energy_db=2.0,
                                final_lengthening=1.15, final_contour_st=4.0),
-    "fearful": ProsodyParams(pitch_shift_st=2.5, pitch_range=1.1, rate=1.15, energy_db=-1.0,
-                             pause_scale=1.2, tremor_st=0.35),
+    "fearful": ProsodyParams(pitch_shift_st=2.5, pitch_range=1.1, rate=1.08, energy_db=-1.0,
+                             pause_scale=0.8, tremor_st=0.35),
     "disgusted": ProsodyParams(pitch_shift_st=-1.5, pitch_range=1.15, rate=0.85, energy_db=-1.0,
                                final_lengthening=1.25, final_contour_st=-2.5),
 }

@@ -56,6 +56,15 @@ STRONG_INTENSITY = 1.0
 WEAK_INTENSITY = 0.4
 
 
+def _degree(present, strong, weak) -> float:
+    """Intensity from the degree words before a keyword; weak wins (有点 contains no strong mark)."""
+    if present(weak):
+        return WEAK_INTENSITY
+    if present(strong):
+        return STRONG_INTENSITY
+    return DEFAULT_INTENSITY
+
+
 def _english(prompt: str) -> tuple[dict[str, float], list[float]]:
     words = re.findall(r"[a-z']+", prompt.lower())
     weights: dict[str, float] = {}
@@ -69,12 +78,7 @@ def _english(prompt: str) -> tuple[dict[str, float], list[float]]:
             continue
         for emotion, w in _EN[stem].items():
             weights[emotion] = weights.get(emotion, 0.0) + w
-        if any(w in _STRONG_EN for w in before):
-            levels.append(STRONG_INTENSITY)
-        elif any(w in _WEAK_EN for w in before):
-            levels.append(WEAK_INTENSITY)
-        else:
-            levels.append(DEFAULT_INTENSITY)
+        levels.append(_degree(lambda words: any(w in words for w in before), _STRONG_EN, _WEAK_EN))
     return weights, levels
 
 
@@ -88,12 +92,7 @@ def _chinese(prompt: str) -> tuple[dict[str, float], list[float]]:
                 continue
             for emotion, w in mix.items():
                 weights[emotion] = weights.get(emotion, 0.0) + w
-            if any(m in before for m in _WEAK_ZH):
-                levels.append(WEAK_INTENSITY)
-            elif any(m in before for m in _STRONG_ZH):
-                levels.append(STRONG_INTENSITY)
-            else:
-                levels.append(DEFAULT_INTENSITY)
+            levels.append(_degree(lambda marks: any(m in before for m in marks), _STRONG_ZH, _WEAK_ZH))
     return weights, levels
 
 
