@@ -32,7 +32,8 @@ class VoiceRecipe:
 
 RECIPES = (
     VoiceRecipe("en_female_1", "female", timbre={"jf_gongitsune": 1.0}, prosody={"jf_gongitsune": 1.0}, speed=0.85),
-    VoiceRecipe("en_male_1", "male", timbre={"jm_kumo": 1.0}, prosody={"jf_gongitsune": 1.0}, speed=0.9),
+    VoiceRecipe("en_male_1", "male", timbre={"jm_kumo": 1.0}, prosody={"jm_kumo": 0.5, "jf_gongitsune": 0.5},
+                speed=0.9),
 )
 
 
