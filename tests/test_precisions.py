@@ -12,7 +12,7 @@ from emotivoice_srv import Engine, EngineConfig
 from emotivoice_srv.prosody import expand, frames_from_durations
 
 pytestmark = pytest.mark.slow
-SENTENCES = 8
+SENTENCES = 5
 
 
 @pytest.fixture(scope="module")
