@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="synthesize text to an audio file")
     add_options(p, COMMON + ENGINE)
     p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
-    p.add_argument("--voice", default="jf_alpha", help="voice id (see `voices`)")
+    p.add_argument("--voice", default="en_female_1", help="voice id (see `voices`)")
     p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")
     p.add_argument("--intensity", type=float, help="emotion intensity 0..1")
     p.add_argument("--prompt", help="free-text emotion prompt, e.g. 'very excited' or '有点生气'")
