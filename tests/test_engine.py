@@ -104,3 +104,27 @@ def test_prompt_and_mix_render(engine):
     assert engine.synthesize("Great news!", voice="jf_alpha", prompt="very excited").emotion.label == "happy"
     mixed = engine.synthesize("Great news!", voice="jf_alpha", emotion={"happy": 0.7, "surprised": 0.3})
     assert dict(mixed.emotion.mix) == {"happy": 0.7, "surprised": 0.3}
+
+
+def test_stream_renders_lazily_one_sentence_at_a_time(engine, monkeypatch):
+    """The first chunk is available after rendering the first sentence only."""
+    calls = []
+    real_render = engine.render
+    monkeypatch.setattr(engine, "render", lambda *a: calls.append(1) or real_render(*a))
+    stream = engine.stream("One short sentence. Then a second one. And a third.", SynthesisOptions(voice="jm_kumo"))
+    assert calls == []  # validation and text preparation only
+    first = next(stream)
+    assert first.index == 0 and len(calls) == 1
+    assert len(list(stream)) == 2 and len(calls) == 3
+
+
+def test_concurrent_synthesis_matches_sequential(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [("Thread safety matters.", "en_female_1", "happy"), ("Four at once.", "en_male_1", "sad"),
+            ("Same answers every time.", "jf_alpha", None), ("No shared state leaks.", "jm_kumo", "angry")]
+    sequential = [engine.synthesize(t, voice=v, emotion=e).audio for t, v, e in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda j: engine.synthesize(j[0], voice=j[1], emotion=j[2]).audio, jobs))
+    for a, b in zip(sequential, parallel):
+        np.testing.assert_allclose(a, b, atol=1e-4)
