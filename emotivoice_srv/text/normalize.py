@@ -10,8 +10,9 @@ numbers -> acronyms -> tidy. The plain-number pass therefore only sees what noth
 Every pattern starts matching only at the start of a token or digit run, so a pass stays linear
 in the length of the text, whatever the text.
 
-Numbers are spelled by ``numbers`` and money, measures and percentages by ``amounts``; this module
-holds the passes and their order.
+Numbers are spelled by ``numbers``, money, measures and percentages by ``amounts``, dates and times
+by ``dates``, and URLs, phone numbers and symbols by ``spelling``; this module holds the remaining
+passes and their order.
 """
 from __future__ import annotations
 
@@ -20,30 +21,10 @@ import unicodedata
 
 from . import numbers
 from .amounts import CURRENCY_SYMBOLS, say_amounts
+from .dates import MONTH_ABBREVIATIONS, MONTHS, WEEKDAYS, keep_period, say_dates, say_times
+from .spelling import say_phones, say_symbols, say_urls
 
 __all__ = ["normalize"]
-
-# --------------------------------------------------------------------------- months, sentence ends
-
-_MONTHS = ("January February March April May June July August September October November "
-           "December").split()
-_MONTH_ABBREVIATIONS = {m[:3]: m for m in _MONTHS} | {"Sept": "September"}
-_MONTH_NAMES = "|".join(_MONTHS + sorted(_MONTH_ABBREVIATIONS, key=len, reverse=True))
-_MONTH_RE = rf"(?P<month>{_MONTH_NAMES})\b\.?"
-_WEEKDAYS = {"Mon": "Monday", "Tue": "Tuesday", "Tues": "Tuesday", "Wed": "Wednesday",
-             "Thu": "Thursday", "Thur": "Thursday", "Thurs": "Thursday", "Fri": "Friday",
-             "Sat": "Saturday", "Sun": "Sunday"}
-_SENTENCE_END_AFTER = re.compile(r"\s*$|\s+[\"'(]?[A-Z]")
-
-
-def _keep_period(m: re.Match) -> str:
-    """'.' when an abbreviation's period also ends the sentence (end of text or a capital next)."""
-    return "." if m.group(0).endswith(".") and _SENTENCE_END_AFTER.match(m.string, m.end()) else ""
-
-
-def _month(name: str) -> str:
-    return _MONTH_ABBREVIATIONS.get(name, name)
-
 
 # --------------------------------------------------------------------------- Unicode
 
@@ -80,90 +61,7 @@ def _prepare(text: str) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- URLs, e-mails
-
-_URL_WORDS = {".": "dot", "/": "slash", "-": "dash", "_": "underscore", ":": "colon", "@": "at",
-              "?": "question mark", "=": "equals", "&": "and", "#": "hash", "%": "percent",
-              "~": "tilde", "+": "plus"}
-_TLDS = "com|org|net|edu|gov|io|ai|co|uk|us|de|fr|dev|app|info|biz|me|tv|ly|ca|au|eu"
-_URL_RE = re.compile(r"(?<![^\s(\"'<])"  # only at the start of a token, which keeps it linear
-                     r"(?:(?:https?|ftp)://[^\s<>\"'()]+|www\.[^\s<>\"'()]+"
-                     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-                     rf"|[a-z\d][a-z\d-]*(?:\.[a-z\d-]+)*\.(?:{_TLDS})\b(?:/[^\s<>\"'()]*)?)",
-                     re.IGNORECASE)
-
-
-def _say_url(m: re.Match) -> str:
-    url = m.group(0)
-    trail = re.search(r"[.,;:!?'\"]*$", url).group(0)
-    url = url[: len(url) - len(trail)] if trail else url
-    url = re.sub(r"^(?:[a-z]+://)?(?:www\.)?", "", url, flags=re.IGNORECASE).rstrip("/")
-    words = []
-    for part in re.findall(r"[^\W\d_]+|\d+|.", url):
-        if part[0].isdigit():
-            words.append(numbers.digits(part))
-        elif part.isalpha():
-            words.append(part.lower())
-        elif part in _URL_WORDS:
-            words.append(_URL_WORDS[part])
-    return " ".join(words) + trail
-
-
-# --------------------------------------------------------------------------- phones, dates
-
-_PHONE_RE = re.compile(r"(?<![\w+-])(?:\+\d{1,3}[\s.-]?|1-)?"
-                       r"(?:\(\d{3}\)\s?\d{3}[-.\s]|\d{3}([-.])\d{3}\1)\d{4}(?![\w-])"
-                       r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{1,5}){2,5}(?![\w-])")
-
-
-def _say_phone(m: re.Match) -> str:
-    groups = re.findall(r"\d+", m.group(0))
-    if sum(map(len, groups)) < 7:
-        return m.group(0)
-    return ", ".join(numbers.digits(group) for group in groups)
-
-
-def _say_date(month: int, day: int, year: str | None) -> str:
-    spoken = f"{_MONTHS[month - 1]} {numbers.ordinal(day)}"
-    if year:
-        spoken += ", " + (numbers.year(int(year)) if len(year) == 4 else numbers.two_digit_year(year))
-    return spoken
-
-
-def _numeric_date(m: re.Match) -> str:
-    """2024-01-05 (ISO, year first) or 1/5/2024 (US, month first)."""
-    if m.group("y1"):
-        year, month, day = m.group("y1"), int(m.group("m1")), int(m.group("d1"))
-    else:
-        year, month, day = m.group("y2"), int(m.group("m2")), int(m.group("d2"))
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return m.group(0)
-    return _say_date(month, day, year)
-
-
-def _month_date(m: re.Match) -> str:
-    day = int(m.group("day"))
-    if not 1 <= day <= 31:
-        return m.group(0)
-    month = _MONTHS.index(_month(m.group("month"))) + 1
-    if m.groupdict().get("of"):  # 'the 5th of May' keeps its word order
-        spoken = f"{numbers.ordinal(day)} of {_MONTHS[month - 1]}"
-        return spoken + (", " + numbers.year(int(m.group("year"))) if m.group("year") else "")
-    return _say_date(month, day, m.group("year"))
-
-
-_DATE_RULES = (
-    (re.compile(r"\b(?P<y1>\d{4})([-/])(?P<m1>\d{1,2})\2(?P<d1>\d{1,2})\b"
-                r"|\b(?P<m2>\d{1,2})/(?P<d2>\d{1,2})/(?P<y2>\d{4}|\d{2})\b"), _numeric_date),
-    (re.compile(rf"\b{_MONTH_RE}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
-                r"(?:,?\s+(?P<year>\d{4})\b)?"), _month_date),
-    (re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<of>of\s+)?{_MONTH_RE}"
-                r"(?:,?\s+(?P<year>\d{4})\b)?"), _month_date),
-    (re.compile(rf"\b{_MONTH_RE}\s+(?P<year>\d{{4}})\b"),
-     lambda m: f"{_month(m.group('month'))} {numbers.year(int(m.group('year')))}"),
-)
-
-# --------------------------------------------------------------------------- ranges, times
+# --------------------------------------------------------------------------- ranges
 
 _RANGE_RE = re.compile(rf"(?<![\w.,:/-])([{CURRENCY_SYMBOLS}]?)(\d+(?:[.,:]\d+)*%?)\s?-\s?"
                        rf"([{CURRENCY_SYMBOLS}]?)(?=\d)(\d+(?:[.,:]\d+)*)?")
@@ -178,60 +76,6 @@ def _range(m: re.Match) -> str:
     return f"{symbol}{first}{to}{second_symbol or symbol}{second or ''}"
 
 
-_AMPM = r"(?:\s?([AaPp])\.?\s?[Mm]\b\.?)"
-_CLOCK_RE = re.compile(rf"(?<![\d:.])(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?{_AMPM}?(?![\d:])")
-_HOUR_RE = re.compile(rf"(?<![\d:.,])(\d{{1,2}}){_AMPM}(?!\w)")
-
-
-def _meridiem(m: re.Match, letter: str | None) -> str:
-    return f" {letter.upper()} M{_keep_period(m)}" if letter else ""
-
-
-def _clock(m: re.Match) -> str:
-    hour, minute = int(m.group(1)), int(m.group(2))
-    second, letter = m.group(3), m.group(4)
-    if hour > 24 or minute > 59 or (letter and not 1 <= hour <= 12) or (second and int(second) > 59):
-        return m.group(0)
-    spoken = numbers.cardinal(hour)
-    if minute:
-        spoken += (" oh " if minute < 10 else " ") + numbers.cardinal(minute)
-    elif not letter:
-        spoken += " o'clock" if 1 <= hour <= 12 else " hundred"
-    if second and int(second):
-        spoken += f" and {numbers.cardinal(int(second))} second{'' if int(second) == 1 else 's'}"
-    return spoken + _meridiem(m, letter)
-
-
-def _hour(m: re.Match) -> str:
-    hour = int(m.group(1))
-    return numbers.cardinal(hour) + _meridiem(m, m.group(2)) if 1 <= hour <= 12 else m.group(0)
-
-
-# --------------------------------------------------------------------------- symbols
-
-def _power(exponent: str) -> str:
-    return {"2": " squared", "3": " cubed"}.get(exponent, " to the power of " + exponent)
-
-
-_SYMBOL_RULES = (
-    (re.compile(r"\b([A-Z]{1,4})&([A-Z]{1,4})\b"), lambda m: f"{' '.join(m.group(1))} and {' '.join(m.group(2))}"),
-    (re.compile(r"\b([A-G])#(?!\w)"), r"\1 sharp"),
-    (re.compile(r"#\s?(?=\d)"), " number "),
-    (re.compile(r"(?<=\d)\s?[x×]\s?(?=\d)"), " by "),
-    (re.compile(r"(?<=\d)\^(\d+)"), lambda m: _power(m.group(1))),
-    (re.compile(r"(?<![\w^])([A-Za-z]{1,2})\^(\d+)"), lambda m: m.group(1) + _power(m.group(2))),
-    (re.compile(r"\^\d+"), " "),  # a footnote mark
-    (re.compile(r"\bw/o\b"), "without"),
-    (re.compile(r"\bw/(?=\s)"), "with"),
-    (re.compile(r"<\s?(?=\d)|\s<\s"), " less than "),
-    (re.compile(r">\s?(?=\d)|\s>\s"), " greater than "),
-    (re.compile(r"24/7"), "twenty-four seven"),
-)
-_SYMBOL_WORDS = {"&": "and", "+": "plus", "=": "equals", "@": "at", "×": "times", "÷": "divided by",
-                 "±": "plus or minus", "→": "to", "⇒": "to", "≈": "about", "≤": "at most",
-                 "≥": "at least", "§": "section", "%": "percent", "°": "degrees"}
-_SYMBOL_RE = re.compile("[%s]" % re.escape("".join(_SYMBOL_WORDS)))
-
 # --------------------------------------------------------------------------- abbreviations
 
 _LATIN = {"eg": "for example", "ie": "that is", "etc": "et cetera", "vs": "versus",
@@ -244,7 +88,7 @@ _TITLE_RE = re.compile(r"\b(Mrs|Mr|Ms|Prof|Rev|Capt|Lt|Sgt)\.|\b(Gov|Sen|Gen|Mt|
                        r"|\b(Mrs|Mr|Ms)\b(?=\s+[A-Z])")  # the last five are words too, or want a name
 _TRAILING = {"Jr": "Junior", "Sr": "Senior", "Inc": "Incorporated", "Ltd": "Limited", "Co": "Company",
              "Corp": "Corporation", "Ave": "Avenue", "Rd": "Road", "Blvd": "Boulevard", "Ln": "Lane",
-             "Hwy": "Highway", "Dept": "Department"} | _MONTH_ABBREVIATIONS | _WEEKDAYS
+             "Hwy": "Highway", "Dept": "Department"} | MONTH_ABBREVIATIONS | WEEKDAYS
 _TRAILING_RE = re.compile(r"\b(%s)\." % "|".join(sorted(_TRAILING, key=len, reverse=True)))
 _BEFORE_NUMBER = {"No": "number", "no": "number", "Fig": "figure", "fig": "figure", "Vol": "volume",
                   "vol": "volume", "Ch": "chapter", "ch": "chapter", "p": "page", "pp": "pages"}
@@ -259,7 +103,7 @@ def _saint_or_street(m: re.Match) -> str:
     name_follows = re.match(r"\s+[A-Z]", m.string[m.end():]) is not None
     place = _PLACE_BEFORE.search(before) and (not name_follows or _NUMBERED_PLACE_BEFORE.search(before))
     if place:
-        return ("Street" if m.group(1) == "St" else "Drive") + _keep_period(m)
+        return ("Street" if m.group(1) == "St" else "Drive") + keep_period(m)
     end = "." if m.group(0).endswith(".") and not m.string[m.end():].strip() else ""
     return ("Saint" if m.group(1) == "St" else "Doctor") + end
 
@@ -277,7 +121,7 @@ def _capitalized_like(source: str, words: str) -> str:
 def _latin(m: re.Match) -> str:
     """e.g. -> for example; only 'etc.' may also end a sentence."""
     key = m.group(1).lower().replace(".", "")
-    return _capitalized_like(m.group(1), _LATIN[key]) + (_keep_period(m) if key == "etc" else "")
+    return _capitalized_like(m.group(1), _LATIN[key]) + (keep_period(m) if key == "etc" else "")
 
 
 _ABBREVIATION_RULES = (
@@ -286,7 +130,7 @@ _ABBREVIATION_RULES = (
      lambda m: " ".join(m.group(1).replace(".", "").upper()) + ("." if not m.string[m.end():].strip() else "")),
     (re.compile(r"\b(St|Dr)\.?(?=\s|$)"), _saint_or_street),
     (_TITLE_RE, lambda m: _TITLES[m.group(m.lastindex)] + ("." if not m.string[m.end():].strip() else "")),
-    (_TRAILING_RE, lambda m: _TRAILING[m.group(1)] + _keep_period(m)),
+    (_TRAILING_RE, lambda m: _TRAILING[m.group(1)] + keep_period(m)),
     (_BEFORE_NUMBER_RE, lambda m: _capitalized_like(m.group(1), _BEFORE_NUMBER[m.group(1)]) + " "),
     (re.compile(r"(?<![\w.])([A-Z])\.(?=\s+[A-Z][a-z.])"), _initial),
 )
@@ -295,7 +139,7 @@ _ABBREVIATION_RULES = (
 
 _YEAR_CUES = {"in", "since", "by", "from", "until", "till", "during", "before", "after", "circa", "c",
               "ca", "year", "of", "around", "early", "late", "mid", "summer", "winter", "spring", "autumn",
-              "fall", "class"} | {m.lower() for m in _MONTHS}
+              "fall", "class"} | {m.lower() for m in MONTHS}
 _YEAR_FOLLOWERS = {"ad", "bc", "bce", "ce", "was", "is", "will", "and", "or", "to", "through", "when",
                    "saw", "had", "has", "were", "marked", "brought"}
 
@@ -436,16 +280,14 @@ def _apply(rules, text: str) -> str:
 def normalize(text: str) -> str:
     """Spell out written English as spoken words; keeps sentence punctuation, drops the unsayable."""
     text = _prepare(text)
-    text = _URL_RE.sub(_say_url, text)
-    text = _PHONE_RE.sub(_say_phone, text)
-    text = _apply(_DATE_RULES, text)
+    text = say_urls(text)
+    text = say_phones(text)
+    text = say_dates(text)
     text = _apply(_COUNTING_RULES, text)
     text = _RANGE_RE.sub(_range, text)
-    text = _CLOCK_RE.sub(_clock, text)
-    text = _HOUR_RE.sub(_hour, text)
+    text = say_times(text)
     text = say_amounts(text)
-    text = _apply(_SYMBOL_RULES, text)
-    text = _SYMBOL_RE.sub(lambda m: f" {_SYMBOL_WORDS[m.group(0)]} ", text)
+    text = say_symbols(text)
     text = _apply(_ABBREVIATION_RULES, text)
     text = re.sub(r"(?<=[a-z])\.(?=[a-z])", " dot ", text)  # file.txt, Node.js
     text = _apply(_NUMBER_RULES, text)
