@@ -130,13 +130,18 @@ class _Dequantizer(QuantPatternMatcher):
         return w.astype(np.float64) * scale.astype(np.float64).reshape(axis_shape if scale.size > 1 else ())
 
     # -- MatMulInteger ----------------------------------------------------------------------------
-    def _matmul_integer(self, node: onnx.NodeProto) -> None:
+    def _integer_operands(self, node: onnx.NodeProto):
+        """(DynamicQuantizeLinear of x, weight name, weight, zero-point name, zero point) of an integer op."""
         if len(node.input) != 4 or not all(node.input):
             raise self._fail(node, "expected inputs (x_q, W_q, x_zero_point, W_zero_point)")
         x_q, w_name, x_zp, w_zp_name = node.input
         d = self._dql(node, x_q, x_zp)
         w = self._array(w_name, node, "weight")
         w_zp = self._array(w_zp_name, node, "weight zero point")
+        return d, w_name, w, w_zp_name, w_zp
+
+    def _matmul_integer(self, node: onnx.NodeProto) -> None:
+        d, w_name, w, w_zp_name, w_zp = self._integer_operands(node)
         if w.ndim != 2:
             raise self._fail(node, f"weight {w_name!r} has rank {w.ndim}, expected 2")
         cast = self._only_consumer(node.output[0], node, "Cast")
@@ -158,12 +163,7 @@ class _Dequantizer(QuantPatternMatcher):
 
     # -- ConvInteger ------------------------------------------------------------------------------
     def _conv_integer(self, node: onnx.NodeProto) -> None:
-        if len(node.input) != 4 or not all(node.input):
-            raise self._fail(node, "expected inputs (x_q, W_q, x_zero_point, W_zero_point)")
-        x_q, w_name, x_zp, w_zp_name = node.input
-        d = self._dql(node, x_q, x_zp)
-        w = self._array(w_name, node, "weight")
-        w_zp = self._array(w_zp_name, node, "weight zero point")
+        d, w_name, w, w_zp_name, w_zp = self._integer_operands(node)
         nxt = self._only_consumer(node.output[0], node, ("Cast", "Add"))
         folded = [nxt]
         bias_name = None
