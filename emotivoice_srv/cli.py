@@ -1,4 +1,4 @@
-"""The ``emotivoice-srv`` command: export, synth, voices, emotions.
+"""The ``emotivoice-srv`` command: serve, export, synth, voices, emotions.
 
 Exit codes: 0 ok, 2 bad usage or input (message on stderr), 3 model/bundle problem.
 """
@@ -8,12 +8,15 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
+
+_STARTED = time.monotonic()  # process start, as close to exec as this module gets
 
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import COMMON, ENGINE, add_options
+from .settings import COMMON, ENGINE, SERVER, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
@@ -63,6 +66,12 @@ def _parse_emotion_arg(raw: str | None):
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"--emotion looks like JSON but is not valid: {exc}") from exc
     return value
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server.run import serve
+
+    return serve(args, started_at=_STARTED)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -117,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotivoice-srv", description="Emotional, voice-cloning TTS server.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("serve", help="run the HTTP server (model loaded before the port opens)",
+                       description="Load the bundle, open the port, warm up, then report ready. "
+                                   "Every flag can also be set by the EMOTIVOICE_* variable shown.")
+    add_options(p, COMMON + ENGINE + SERVER)
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")
     add_options(p, COMMON)
     p.add_argument("--out", help="bundle directory (default: <cache-dir>/bundles/kokoro-82m)")
@@ -151,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logs.configure(args.log_level, args.log_format)
+    logs.configure(args.log_level or ("info" if args.command == "serve" else "warning"), args.log_format)
     try:
         return args.func(args)
     except InvalidInput as exc:

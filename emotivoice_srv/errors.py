@@ -10,7 +10,15 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
     ├── UnknownVoice (404)          the voice is not in the bundle (message names the allowed ones)
     ├── UnknownEmotion (422)        the emotion is not one of the seven (message names them)
     ├── BundleError (500)           a model bundle is missing, incomplete or fails verification
-    └── SourceError (500)           an export source package is missing or corrupted
+    ├── SourceError (500)           an export source package is missing or corrupted
+    └── (server only)
+        ├── MalformedRequest (400)  the body is not JSON / not the declared content type
+        ├── Unauthorized (401)      missing or wrong API key
+        ├── NotFound (404)          no such route
+        ├── BodyTooLarge (413)      the request body is over the configured limit
+        ├── Overloaded (429)        workers and queue are full; carries ``retry_after`` seconds
+        ├── Unavailable (503)       draining for shutdown (or not started)
+        └── DeadlineExceeded (504)  the request's deadline passed before its audio was ready
 """
 from __future__ import annotations
 
@@ -60,3 +68,42 @@ class BundleError(EmotivoiceError):
 
 class SourceError(EmotivoiceError):
     code = "source_error"
+
+
+class MalformedRequest(EmotivoiceError):
+    code = "invalid_json"
+    http_status = 400
+
+
+class Unauthorized(EmotivoiceError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class NotFound(EmotivoiceError):
+    code = "not_found"
+    http_status = 404
+
+
+class BodyTooLarge(EmotivoiceError):
+    code = "body_too_large"
+    http_status = 413
+
+
+class Overloaded(EmotivoiceError):
+    code = "overloaded"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(EmotivoiceError):
+    code = "unavailable"
+    http_status = 503
+
+
+class DeadlineExceeded(EmotivoiceError):
+    code = "deadline_exceeded"
+    http_status = 504

@@ -62,7 +62,7 @@ def _positive_int(raw: str) -> int:
 COMMON = [
     Option("--cache-dir", "EMOTIVOICE_CACHE_DIR", str, None,
            "cache directory for bundles (default: the checkout's cache/ or ~/.cache/emotivoice-srv)"),
-    Option("--log-level", "EMOTIVOICE_LOG_LEVEL", str, "warning", "log level",
+    Option("--log-level", "EMOTIVOICE_LOG_LEVEL", str, None, "log level (default: info for serve, else warning)",
            ("debug", "info", "warning", "error")),
     Option("--log-format", "EMOTIVOICE_LOG_FORMAT", str, "json", "log format", ("json", "text")),
 ]
@@ -76,4 +76,95 @@ ENGINE = [
     Option("--threads", "EMOTIVOICE_THREADS", _positive_int, None, "intra-op threads per graph session"),
     Option("--max-text-chars", "EMOTIVOICE_MAX_TEXT_CHARS", _positive_int, 10_000, "longest accepted text"),
     Option("--verify-bundle", "EMOTIVOICE_VERIFY_BUNDLE", parse_bool, False, "hash-check bundle files at load"),
+]
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number 0..65535")
+    return value
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
+    """Comma-separated values, blanks dropped: "a, b,," -> ("a", "b")."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def parse_int_list(raw: str) -> tuple[int, ...]:
+    values = tuple(int(part) for part in parse_list(raw))
+    if not values or any(v <= 0 for v in values):
+        raise ValueError("must be a comma-separated list of positive integers")
+    return values
+
+
+def parse_aliases(raw: str) -> dict[str, str]:
+    """`alloy=en_female_1,onyx=en_male_1` -> {"alloy": "en_female_1", "onyx": "en_male_1"}."""
+    out = {}
+    for part in parse_list(raw):
+        name, sep, target = part.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ValueError(f"expected name=voice, got {part!r}")
+        out[name.strip()] = target.strip()
+    return out
+
+
+SERVER = [
+    Option("--host", "EMOTIVOICE_HOST", str, "0.0.0.0", "interface to listen on"),
+    Option("--port", "EMOTIVOICE_PORT", _port, 8000, "TCP port (0 picks a free one and logs it)"),
+    Option("--workers", "EMOTIVOICE_WORKERS", _positive_int, None,
+           "concurrent syntheses (inference pool size; default: the CPU count, at most 4). "
+           "Scale processes with replicas: each process holds one copy of the model"),
+    Option("--queue-size", "EMOTIVOICE_QUEUE_SIZE", _non_negative_int, None,
+           "requests allowed to wait for a worker before 429 (default: 4 x workers)"),
+    Option("--request-timeout", "EMOTIVOICE_REQUEST_TIMEOUT", _positive_float, 60.0,
+           "deadline in seconds for one synthesis, queueing included (504 when exceeded)"),
+    Option("--max-body-bytes", "EMOTIVOICE_MAX_BODY_BYTES", _positive_int, 262_144,
+           "largest accepted JSON request body (413 above)"),
+    Option("--formats", "EMOTIVOICE_FORMATS", parse_list, ("wav", "flac", "ogg", "opus", "mp3", "pcm"),
+           "allowed response formats"),
+    Option("--sample-rates", "EMOTIVOICE_SAMPLE_RATES", parse_int_list, (8000, 16000, 22050, 24000, 44100, 48000),
+           "allowed response sample rates (audio is resampled from the model's 24000)"),
+    Option("--default-voice", "EMOTIVOICE_DEFAULT_VOICE", str, "en_female_1",
+           "voice used by the warm-up and by OpenAI requests whose voice has no alias"),
+    Option("--voice-aliases", "EMOTIVOICE_VOICE_ALIASES", parse_aliases, None,
+           "OpenAI voice names -> voice ids, e.g. 'alloy=en_female_1,onyx=en_male_1' "
+           "(default: the OpenAI voices mapped onto the English voices by gender)"),
+    Option("--api-keys", "EMOTIVOICE_API_KEYS", parse_list, (),
+           "comma-separated bearer tokens; when set, /v1/* requires 'Authorization: Bearer <key>'"),
+    Option("--protect-metrics", "EMOTIVOICE_PROTECT_METRICS", parse_bool, False,
+           "require an API key for /metrics too (probes stay open)"),
+    Option("--cors-origins", "EMOTIVOICE_CORS_ORIGINS", parse_list, (),
+           "origins allowed by CORS, comma-separated ('*' for any); empty disables CORS"),
+    Option("--warmup", "EMOTIVOICE_WARMUP", parse_bool, True,
+           "run warm-up syntheses before /readyz reports ready"),
+    Option("--warmup-delay", "EMOTIVOICE_WARMUP_DELAY", _non_negative_float, 0.0,
+           "artificial pause in seconds before the warm-up (to observe /readyz=503 in tests)"),
+    Option("--drain-grace", "EMOTIVOICE_DRAIN_GRACE", _non_negative_float, 30.0,
+           "on SIGTERM: seconds in-flight requests get to finish before the process exits"),
+    Option("--drain-delay", "EMOTIVOICE_DRAIN_DELAY", _non_negative_float, 0.0,
+           "on SIGTERM: keep answering (readyz=503) at least this long so load balancers notice"),
+    Option("--livez-max-lag", "EMOTIVOICE_LIVEZ_MAX_LAG", _positive_float, 5.0,
+           "event-loop lag in seconds above which /livez fails"),
 ]

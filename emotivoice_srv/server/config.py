@@ -1,0 +1,54 @@
+"""Server settings as one frozen dataclass (filled from CLI flags / EMOTIVOICE_* variables)."""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+
+OPENAI_VOICES_FEMALE = ("alloy", "coral", "nova", "sage", "shimmer")
+OPENAI_VOICES_MALE = ("ash", "ballad", "echo", "fable", "onyx", "verse")
+DEFAULT_ALIASES = {**{v: "en_female_1" for v in OPENAI_VOICES_FEMALE}, **{v: "en_male_1" for v in OPENAI_VOICES_MALE}}
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "0.0.0.0"
+    port: int = 8000
+    workers: int = field(default_factory=default_workers)
+    """Syntheses that run at once, each on its own pool thread."""
+    queue_size: int | None = None
+    """Requests that may wait for a worker; beyond workers + queue_size the answer is 429."""
+    request_timeout_s: float = 60.0
+    max_body_bytes: int = 262_144
+    formats: tuple[str, ...] = ("wav", "flac", "ogg", "opus", "mp3", "pcm")
+    sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
+    default_voice: str = "en_female_1"
+    voice_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    api_keys: tuple[str, ...] = ()
+    protect_metrics: bool = False
+    cors_origins: tuple[str, ...] = ()
+    warmup: bool = True
+    warmup_delay_s: float = 0.0
+    drain_grace_s: float = 30.0
+    drain_delay_s: float = 0.0
+    livez_max_lag_s: float = 5.0
+
+    @property
+    def queue_capacity(self) -> int:
+        return 4 * self.workers if self.queue_size is None else self.queue_size
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
+        return cls(
+            host=args.host, port=args.port, workers=args.workers or default_workers(), queue_size=args.queue_size,
+            request_timeout_s=args.request_timeout, max_body_bytes=args.max_body_bytes,
+            formats=tuple(args.formats), sample_rates=tuple(args.sample_rates), default_voice=args.default_voice,
+            voice_aliases=dict(DEFAULT_ALIASES if args.voice_aliases is None else args.voice_aliases),
+            api_keys=tuple(args.api_keys), protect_metrics=args.protect_metrics,
+            cors_origins=tuple(args.cors_origins), warmup=args.warmup, warmup_delay_s=args.warmup_delay,
+            drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
+        )

@@ -1,0 +1,53 @@
+"""Prometheus metrics, one registry per app (tests and embedders can run several apps)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
+RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        disable_created_metrics()  # no *_created series: they double the output and nobody graphs them
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("emotivoice_requests", "HTTP requests by route and status",
+                                ("method", "route", "status"), registry=r)
+        self.latency = Histogram("emotivoice_request_duration_seconds", "Time to the last response byte",
+                                 ("route",), buckets=LATENCY_BUCKETS, registry=r)
+        self.ttfa = Histogram("emotivoice_time_to_first_audio_seconds",
+                              "Request start to the first audio byte sent", ("route", "stream"),
+                              buckets=LATENCY_BUCKETS, registry=r)
+        self.audio_seconds = Counter("emotivoice_audio_seconds", "Seconds of audio produced", ("tier",), registry=r)
+        self.rtf = Histogram("emotivoice_real_time_factor", "Synthesis seconds per audio second", ("tier",),
+                             buckets=RTF_BUCKETS, registry=r)
+        self.tier_requests = Counter("emotivoice_tier_requests", "Synthesis requests by the tier that served them",
+                                     ("tier",), registry=r)
+        self.rejected = Counter("emotivoice_rejected_requests", "Requests refused before synthesis",
+                                ("reason",), registry=r)
+        self.cancelled = Counter("emotivoice_cancelled_syntheses",
+                                 "Syntheses abandoned: reason (client_disconnected|deadline), stage (queued|running)",
+                                 ("reason", "stage"), registry=r)
+        self.queue_depth = Gauge("emotivoice_queue_depth", "Admitted requests waiting for a worker", registry=r)
+        self.inflight = Gauge("emotivoice_inflight_syntheses", "Syntheses running on workers", registry=r)
+        self.http_inflight = Gauge("emotivoice_inflight_requests", "HTTP requests being handled", registry=r)
+        self.load_seconds = Gauge("emotivoice_model_load_seconds", "Model load time by step", ("tier", "step"),
+                                  registry=r)
+        self.warmup_seconds = Gauge("emotivoice_model_warmup_seconds", "Warm-up synthesis time", ("tier",),
+                                    registry=r)
+        self.tier_ready = Gauge("emotivoice_model_ready", "1 when the tier is loaded and warmed", ("tier",),
+                                registry=r)
+        self.cache = Counter("emotivoice_cache_requests", "Cache lookups by cache and result (hit|miss)",
+                             ("cache", "result"), registry=r)
+        self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
+
+    def bind_pool(self, pool) -> None:
+        """Queue depth and in-flight come straight from the pool at scrape time."""
+        self.queue_depth.set_function(lambda: pool.queued)
+        self.inflight.set_function(lambda: pool.running)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

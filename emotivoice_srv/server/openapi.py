@@ -1,0 +1,94 @@
+"""The OpenAPI 3.1 document, written from the same field tables that validate requests."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from ..audio.encode import CONTENT_TYPES
+from .schemas import object_schema
+
+if TYPE_CHECKING:
+    from .app import ServerContext
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+
+_ERRORS = {
+    "400": "Body is not valid JSON (invalid_json)",
+    "401": "Missing or wrong API key (unauthorized), when API keys are configured",
+    "404": "Unknown voice (unknown_voice) or model (model_not_found)",
+    "413": "Body or text over the limit (body_too_large, text_too_long)",
+    "422": "Invalid field, range, emotion or format (invalid_request, *_out_of_range, unknown_emotion, ...)",
+    "429": "Workers and queue full (overloaded); see Retry-After",
+    "503": "Shutting down (draining)",
+    "504": "Deadline passed (deadline_exceeded)",
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: _json({"$ref": "#/components/schemas/Error"}, _ERRORS[code]) for code in codes}
+
+
+def _audio_response() -> dict:
+    header = {"schema": {"type": "string"}}
+    return {"200": {
+        "description": "Audio bytes; with stream=true sent chunk by chunk (WAV header first, or raw PCM).",
+        "headers": {"X-Model-Tier": {**header, "description": "main or fallback"},
+                    "X-Audio-Duration": {**header, "description": "seconds (absent when streamed)"},
+                    "X-Request-Id": header},
+        "content": {mime.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                    for mime in CONTENT_TYPES.values()}}}
+
+
+def _get(summary: str, schema: dict | None = None, *, probe: bool = False) -> dict:
+    responses = {"200": _json(schema or {"type": "object"}, "OK")}
+    if probe:
+        responses["503"] = _json({"type": "object"}, "Not ready / not started / stalled, with a reason")
+    return {"get": {"summary": summary, "responses": responses}}
+
+
+def build_openapi(ctx: "ServerContext") -> dict:
+    synth_errors = _errors("400", "401", "404", "413", "422", "429", "503", "504")
+    auth = [{"bearer": []}] if ctx.config.api_keys else []
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "emotivoice-srv", "version": __version__,
+                 "description": "Emotional text-to-speech on Kokoro-82M graphs. Errors are always "
+                                "{\"error\": {\"code\", \"message\"}}."},
+        "components": {
+            "schemas": {"Error": ERROR, "TtsRequest": object_schema(ctx.tts_fields),
+                        "SpeechRequest": object_schema(ctx.speech_fields)},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            "/v1/tts": {"post": {
+                "summary": "Synthesize text with a voice and an emotion", "security": auth,
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/TtsRequest"}}}},
+                "responses": {**_audio_response(), **synth_errors}}},
+            "/v1/audio/speech": {"post": {
+                "summary": "OpenAI-compatible speech endpoint", "security": auth,
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/SpeechRequest"}}}},
+                "responses": {**_audio_response(), **synth_errors}}},
+            "/v1/voices": _get("List voices"),
+            "/v1/voices/{voice_id}": {"get": {
+                "summary": "One voice", "parameters": [{"name": "voice_id", "in": "path", "required": True,
+                                                        "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object"}, "The voice"), **_errors("404")}}},
+            "/v1/emotions": _get("List emotions with their prosody presets"),
+            "/v1/models": _get("Models: bundle name, version, precision, provider, tier states"),
+            "/livez": _get("Process alive and event loop responsive", probe=True),
+            "/startupz": _get("200 once loading has finished", probe=True),
+            "/readyz": _get("200 when the main model is loaded and warmed and not draining", probe=True),
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+                "description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": _get("This document"),
+        },
+    }
+    return doc

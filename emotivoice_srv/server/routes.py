@@ -1,0 +1,231 @@
+"""HTTP handlers: parse the request, hand synthesis to the pool, shape the response."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Future
+from dataclasses import asdict
+from typing import TYPE_CHECKING, AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from ..audio.encode import content_type
+from ..errors import BodyTooLarge, DeadlineExceeded, EmotivoiceError, NotFound
+from ..prosody.emotion import EMOTIONS, PRESETS
+from .middleware import request_fields
+from .pool import CancelToken
+from .schemas import SynthesisRequest, parse_json, parse_speech, parse_tts
+from .synthesis import Rendered, render_stream, render_whole
+
+if TYPE_CHECKING:
+    from .app import ServerContext
+
+log = logging.getLogger("emotivoice_srv.server")
+
+TIER = "main"
+
+
+class ClientGone(Exception):
+    """The client disconnected before its audio was ready; the work was cancelled."""
+
+
+def _ctx(request: Request) -> "ServerContext":
+    return request.app.state.ctx
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (never buffered beyond it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"request body of {declared} bytes is over the limit of {limit}")
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise BodyTooLarge(f"request body is over the limit of {limit} bytes")
+        parts.append(part)
+    return b"".join(parts)
+
+
+async def _wait_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _audio_headers(request: Request, rendered_seconds: float | None, req: SynthesisRequest) -> dict[str, str]:
+    headers = {"X-Model-Tier": TIER, "X-Sample-Rate": str(req.sample_rate)}  # X-Request-Id: middleware
+    if rendered_seconds is not None:
+        headers["X-Audio-Duration"] = f"{rendered_seconds:.3f}"
+    return headers
+
+
+class AudioStreamResponse(StreamingResponse):
+    """A streamed body whose worker is told to stop whenever sending ends early."""
+
+    def __init__(self, content: AsyncIterator[bytes], token: CancelToken, **kwargs) -> None:
+        super().__init__(content, **kwargs)
+        self.token = token
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.token.cancel()
+
+
+async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Response:
+    ctx = _ctx(request)
+    t0 = time.perf_counter()
+    fields = request_fields(request.scope)
+    fields.update(voice=req.options.voice, emotion=req.options.emotion, prompt=req.options.prompt,
+                  text_chars=len(req.text), format=req.format, stream=req.stream, tier=TIER)
+    token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
+    if req.stream:
+        return await _stream(request, req, route, token, t0)
+    future = ctx.pool.submit(lambda tok: render_whole(ctx.engine, req, tok), token)
+    rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
+    ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=False)
+    fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
+    return Response(rendered.body, media_type=content_type(req.format, req.sample_rate),
+                    headers=_audio_headers(request, rendered.audio_seconds, req))
+
+
+async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, work: Future):
+    """The job's result, unless the client leaves (cancel) or the deadline passes (504) first.
+    ``work`` is the pool future: cancelling it succeeds only if the synthesis has not started."""
+    watcher = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({job, watcher}, timeout=token.remaining(),
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if job in done:
+        return job.result()
+    token.cancel()
+    stage = "queued" if work.cancel() else "running"
+    job.cancel()
+    job.add_done_callback(lambda f: f.cancelled() or f.exception())
+    reason = "client_disconnected" if watcher in done else "deadline"
+    _ctx(request).metrics.cancelled.labels(reason, stage).inc()
+    request_fields(request.scope).update(error=reason, cancelled_while=stage)
+    if watcher in done:
+        raise ClientGone()
+    raise DeadlineExceeded(f"no audio within the {_ctx(request).config.request_timeout_s:g} s deadline")
+
+
+async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float) -> Response:
+    ctx = _ctx(request)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def emit(data: bytes) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, data)
+
+    future = ctx.pool.submit(lambda tok: render_stream(ctx.engine, req, tok, emit), token)
+    job = asyncio.wrap_future(future)
+    job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
+    first = await _await_job(request, asyncio.ensure_future(queue.get()), token, future)
+    if isinstance(first, asyncio.Future):
+        first.result()  # a validation error, raised before any byte was sent
+    fields = request_fields(request.scope)
+
+    async def body() -> AsyncIterator[bytes]:
+        item, first_sent = first, False
+        while not isinstance(item, asyncio.Future):
+            yield item
+            if not first_sent:
+                first_sent = True
+                ctx.metrics.ttfa.labels(route, "true").observe(time.perf_counter() - t0)
+            item = await queue.get()
+        try:
+            rendered: Rendered = item.result()
+        except (EmotivoiceError, asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
+            fields["error"] = getattr(exc, "code", type(exc).__name__)
+            return
+        ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=True)
+        fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
+
+    return AudioStreamResponse(body(), token, media_type=content_type(req.format, req.sample_rate),
+                               headers=_audio_headers(request, None, req))
+
+
+async def tts(request: Request) -> Response:
+    ctx = _ctx(request)
+    body = await read_body(request, ctx.config.max_body_bytes)
+    return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts")
+
+
+async def speech(request: Request) -> Response:
+    ctx = _ctx(request)
+    body = await read_body(request, ctx.config.max_body_bytes)
+    req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
+                       ctx.engine.sample_rate)
+    return await synthesize(request, req, "/v1/audio/speech")
+
+
+def _voice_json(voice) -> dict:
+    return {"id": voice.id, "object": "voice", "gender": voice.gender, "language": voice.language,
+            "description": voice.description, "speed": voice.speed, "kind": "builtin"}
+
+
+async def list_voices(request: Request) -> Response:
+    ctx = _ctx(request)
+    aliases = {}
+    for alias, target in sorted(ctx.config.voice_aliases.items()):
+        aliases.setdefault(target, []).append(alias)
+    voices = [{**_voice_json(v), "aliases": aliases.get(v.id, [])} for v in ctx.engine.voices]
+    return JSONResponse({"object": "list", "data": voices})
+
+
+async def get_voice(request: Request) -> Response:
+    ctx = _ctx(request)
+    voice_id = request.path_params["voice_id"]
+    if voice_id not in ctx.engine.voices.ids():
+        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.engine.voices.ids())}",
+                       code="unknown_voice")
+    return JSONResponse(_voice_json(ctx.engine.voices.get(voice_id)))
+
+
+async def list_emotions(request: Request) -> Response:
+    emotions = [{"name": name, "prosody": {k: v for k, v in asdict(PRESETS[name]).items() if v not in (0.0, 1.0)}}
+                for name in EMOTIONS]
+    return JSONResponse({"object": "list", "data": emotions, "intensity_range": [0.0, 1.0],
+                         "mix_example": {"happy": 0.7, "surprised": 0.3}})
+
+
+async def list_models(request: Request) -> Response:
+    ctx = _ctx(request)
+    return JSONResponse({"object": "list", "data": ctx.model_entries(), "tiers": [ctx.tier_state()]})
+
+
+async def livez(request: Request) -> Response:
+    ctx = _ctx(request)
+    lag = ctx.lifecycle.loop_lag_s
+    ok = lag <= ctx.config.livez_max_lag_s
+    return JSONResponse({"status": "ok" if ok else "stalled", "event_loop_lag_s": round(lag, 4)},
+                        status_code=200 if ok else 503)
+
+
+async def startupz(request: Request) -> Response:
+    lc = _ctx(request).lifecycle
+    if lc.started:
+        return JSONResponse({"status": "started", "load_seconds": lc.load_seconds})
+    return JSONResponse({"status": "starting", "reason": "the model is loading"}, status_code=503)
+
+
+async def readyz(request: Request) -> Response:
+    ctx = _ctx(request)
+    ready, reason = ctx.lifecycle.readiness()
+    payload = {"status": "ready" if ready else "not_ready", "reason": reason, "tiers": [ctx.tier_state()]}
+    return JSONResponse(payload, status_code=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    ctx = _ctx(request)
+    return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(_ctx(request).openapi)

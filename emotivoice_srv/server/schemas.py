@@ -1,0 +1,181 @@
+"""Request bodies declared once: the same field tables validate requests and write the OpenAPI schema.
+
+Types, enums and required fields are checked here; value ranges of synthesis controls (speed, pitch,
+energy, intensity) are checked by the engine, the one place the CLI shares, and only documented here.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..audio.encode import FORMATS
+from ..engine import ENERGY_RANGE_DB, PITCH_RANGE_ST, SPEED_RANGE, SynthesisOptions
+from ..errors import InvalidInput, MalformedRequest
+from ..prosody.emotion import EMOTIONS
+
+_JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,), "object": (dict,)}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    """JSON type: string, number, integer, boolean, object (a mix of name -> number)."""
+    description: str
+    required: bool = False
+    default: Any = None
+    enum: tuple | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    code: str = "invalid_request"
+    """Error code when the value is not one of ``enum``."""
+
+    def schema(self) -> dict:
+        out: dict[str, Any] = {"type": self.type, "description": self.description}
+        if self.type == "object":
+            out["additionalProperties"] = {"type": "number", "minimum": 0}
+        for key, value in (("default", self.default), ("enum", self.enum), ("minimum", self.minimum),
+                           ("maximum", self.maximum)):
+            if value is not None:
+                out[key] = list(value) if key == "enum" else value
+        return out
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if isinstance(value, bool) and kind != "boolean":
+        return False
+    if kind == "number" and isinstance(value, float) and not math.isfinite(value):
+        return False
+    return isinstance(value, _JSON_TYPES[kind])
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+def validate(body: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """Check a decoded JSON body against ``fields``; return every field (defaults filled in).
+    null counts as absent; unknown fields are an error, so a typo is not silently ignored."""
+    if not isinstance(body, dict):
+        raise InvalidInput(f"the request body must be a JSON object, got {type(body).__name__}",
+                           code="invalid_request")
+    known = {f.name: f for f in fields}
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise InvalidInput(f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(known)}",
+                           code="invalid_request")
+    out: dict[str, Any] = {}
+    for f in fields:
+        value = body.get(f.name)
+        if value is None:
+            if f.required:
+                raise InvalidInput(f"field {f.name!r} is required", code="invalid_request")
+            out[f.name] = f.default
+            continue
+        if not _type_ok(value, f.type):
+            raise InvalidInput(f"field {f.name!r} must be a {f.type}, got {type(value).__name__}",
+                               code="invalid_request")
+        if f.enum is not None and value not in f.enum:
+            raise InvalidInput(f"{f.name} {value!r} is not allowed; choose from {', '.join(map(str, f.enum))}",
+                               code=f.code)
+        out[f.name] = value
+    return out
+
+
+def object_schema(fields: tuple[Field, ...]) -> dict:
+    return {"type": "object", "additionalProperties": False,
+            "required": [f.name for f in fields if f.required],
+            "properties": {f.name: f.schema() for f in fields}}
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """What both synthesis endpoints reduce to."""
+
+    text: str
+    options: SynthesisOptions
+    format: str
+    sample_rate: int
+    stream: bool
+
+
+def tts_fields(formats: tuple[str, ...], sample_rates: tuple[int, ...], native_rate: int) -> tuple[Field, ...]:
+    return (
+        Field("text", "string", "Text to speak (plain text; numbers, dates, currency are read out).", required=True),
+        Field("voice", "string", "Voice id from GET /v1/voices.", required=True),
+        Field("emotion", "string", f"One of {', '.join(EMOTIONS)}, optionally with intensity: 'happy:0.7'."),
+        Field("intensity", "number", "Emotion intensity.", minimum=0.0, maximum=1.0),
+        Field("emotion_mix", "object", "Weighted mix, e.g. {\"happy\": 0.7, \"surprised\": 0.3} (instead of emotion)."),
+        Field("prompt", "string", "Free-text emotion description in English or Chinese, e.g. 'a little sad'."),
+        Field("speed", "number", "Speaking-rate factor.", default=1.0, minimum=SPEED_RANGE[0], maximum=SPEED_RANGE[1]),
+        Field("pitch", "number", "Pitch shift in semitones, added to the emotion's.", default=0.0,
+              minimum=PITCH_RANGE_ST[0], maximum=PITCH_RANGE_ST[1]),
+        Field("energy", "number", "Loudness change in dB, added to the emotion's.", default=0.0,
+              minimum=ENERGY_RANGE_DB[0], maximum=ENERGY_RANGE_DB[1]),
+        Field("format", "string", "Audio container of the response.", default="wav",
+              enum=tuple(f for f in FORMATS if f in formats), code="unknown_format"),
+        Field("sample_rate", "integer", "Sample rate of the response (resampled from the model's rate).",
+              default=native_rate, enum=sample_rates, code="unsupported_sample_rate"),
+        Field("stream", "boolean", "Send audio utterance by utterance as it is rendered (wav or pcm).",
+              default=False),
+    )
+
+
+def parse_tts(body: Any, fields: tuple[Field, ...]) -> SynthesisRequest:
+    v = validate(body, fields)
+    if v["emotion"] is not None and v["emotion_mix"] is not None:
+        raise InvalidInput("give either emotion or emotion_mix, not both", code="invalid_request")
+    options = SynthesisOptions(
+        voice=v["voice"], emotion=v["emotion_mix"] if v["emotion_mix"] is not None else v["emotion"],
+        intensity=v["intensity"], prompt=v["prompt"], speed=v["speed"], pitch=v["pitch"], energy=v["energy"])
+    _check_streamable(v["format"], v["stream"])
+    return SynthesisRequest(v["text"], options, v["format"], v["sample_rate"], v["stream"])
+
+
+def _check_streamable(fmt: str, stream: bool) -> None:
+    from ..audio.encode import STREAMABLE
+
+    if stream and fmt not in STREAMABLE:
+        raise InvalidInput(f"streaming sends {' or '.join(STREAMABLE)}; {fmt} needs the whole audio first "
+                           "(use stream: false)", code="unsupported_stream_format")
+
+
+OPENAI_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+
+
+def speech_fields(model_ids: tuple[str, ...]) -> tuple[Field, ...]:
+    return (
+        Field("model", "string", f"Accepted: {', '.join(model_ids)} (all served by the same model).",
+              default=model_ids[0], enum=model_ids, code="model_not_found"),
+        Field("input", "string", "Text to speak.", required=True),
+        Field("voice", "string", "A voice id, or an OpenAI voice name mapped by --voice-aliases.", required=True),
+        Field("instructions", "string", "Free-text delivery description, mapped to the emotion prompt."),
+        Field("response_format", "string", "Audio format (aac is not supported).", default="mp3",
+              enum=OPENAI_FORMATS, code="unknown_format"),
+        Field("speed", "number", "Speaking-rate factor.", default=1.0, minimum=SPEED_RANGE[0], maximum=SPEED_RANGE[1]),
+        Field("stream_format", "string", "'audio' (raw bytes); 'sse' is not supported.", default="audio",
+              enum=("audio", "sse"), code="unsupported_stream_format"),
+        Field("emotion", "string", f"Extension: one of {', '.join(EMOTIONS)}, or 'happy:0.7'."),
+        Field("intensity", "number", "Extension: emotion intensity.", minimum=0.0, maximum=1.0),
+    )
+
+
+def parse_speech(body: Any, fields: tuple[Field, ...], aliases: Mapping[str, str], formats: tuple[str, ...],
+                 native_rate: int) -> SynthesisRequest:
+    v = validate(body, fields)
+    fmt = v["response_format"]
+    if fmt == "aac" or fmt not in formats:
+        allowed = [f for f in OPENAI_FORMATS if f in formats and f != "aac"]
+        raise InvalidInput(f"response_format {fmt!r} is not supported here; choose from {', '.join(allowed)}",
+                           code="unknown_format")
+    if v["stream_format"] == "sse":
+        raise InvalidInput("stream_format 'sse' is not supported; use 'audio'", code="unsupported_stream_format")
+    options = SynthesisOptions(voice=aliases.get(v["voice"], v["voice"]), emotion=v["emotion"],
+                               intensity=v["intensity"], prompt=v["instructions"], speed=v["speed"])
+    # OpenAI clients read the body as it arrives: the streamable formats are streamed.
+    return SynthesisRequest(v["input"], options, fmt, native_rate, stream=fmt in ("wav", "pcm"))
