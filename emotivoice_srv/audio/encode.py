@@ -70,7 +70,9 @@ def encode(audio: np.ndarray, sample_rate: int, fmt: str = "wav") -> bytes:
 
     container, subtype = FORMATS[fmt]
     buf = io.BytesIO()
-    sf.write(buf, np.clip(audio, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
+    # 16-bit containers get our own rounding, so a file and a stream of the same audio hold the same samples
+    samples = to_int16(audio) if subtype == "PCM_16" else np.clip(audio, -1.0, 1.0)
+    sf.write(buf, samples, sample_rate, format=container, subtype=subtype)
     return buf.getvalue()
 
 

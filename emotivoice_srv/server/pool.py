@@ -102,7 +102,12 @@ class InferencePool:
                     self._admitted -= 1
                     self._mean_job_s = 0.8 * self._mean_job_s + 0.2 * elapsed
 
-        future = self._executor.submit(job)
+        try:
+            future = self._executor.submit(job)
+        except RuntimeError:  # shut down: give the slot back, the caller sees the real cause
+            with self._lock:
+                self._admitted -= 1
+            raise
         future.add_done_callback(self._release_if_never_ran)
         return future
 

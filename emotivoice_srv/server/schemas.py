@@ -48,6 +48,8 @@ def _type_ok(value: Any, kind: str) -> bool:
         return False
     if kind == "number" and isinstance(value, float) and not math.isfinite(value):
         return False
+    if kind == "object" and isinstance(value, dict):  # an emotion mix: name -> number
+        return all(_type_ok(v, "number") for v in value.values())
     return isinstance(value, _JSON_TYPES[kind])
 
 

@@ -1,0 +1,113 @@
+"""Admission control, deadlines and cancellation on a deliberately tiny pool (1 worker, queue 1)."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+LONG = " ".join(f"This is sentence number {i} of a deliberately long request." for i in range(1, 9))
+
+
+@pytest.fixture(scope="module")
+def tiny(start_server):
+    srv = start_server("--workers", "1", "--queue-size", "1", "--no-warmup")
+    srv.wait_port()
+    srv.wait_ready()
+    return srv
+
+
+def test_overload_answers_429_with_retry_after_and_never_5xx(tiny, decode_audio):
+    def post(i: int) -> httpx.Response:
+        with tiny.client() as c:
+            return c.post("/v1/tts", json={"text": f"Request number {i} is here.", "voice": "en_female_1"})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, range(8)))
+    statuses = [r.status_code for r in responses]
+    assert all(s in (200, 429) for s in statuses), statuses
+    assert statuses.count(429) >= 1 and statuses.count(200) >= 2, statuses
+    for r in responses:
+        if r.status_code == 429:
+            assert int(r.headers["retry-after"]) >= 1
+            assert r.json()["error"]["code"] == "overloaded"
+        else:
+            audio, sr = decode_audio(r.content, "wav")
+            assert len(audio) / sr > 0.5
+
+
+def test_probes_answer_at_once_while_every_worker_is_busy(tiny):
+    results = {}
+
+    def long_request():
+        with tiny.client() as c:
+            results["long"] = c.post("/v1/tts", json={"text": LONG, "voice": "en_male_1"})
+
+    worker = threading.Thread(target=long_request)
+    worker.start()
+    time.sleep(0.5)
+    with tiny.client() as c:
+        slowest = 0.0
+        for _ in range(10):
+            for path in ("/livez", "/readyz", "/metrics"):
+                t0 = time.perf_counter()
+                assert c.get(path).status_code == 200
+                slowest = max(slowest, time.perf_counter() - t0)
+        busy = "long" not in results
+    worker.join()
+    assert busy, "the long request was still running while the probes were answered"
+    assert results["long"].status_code == 200
+    assert slowest < 0.5, f"a probe took {slowest:.3f} s while inference ran"
+
+
+def test_client_disconnect_cancels_work_that_has_not_started(tiny):
+    def metric(c, stage: str) -> float:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        for family in text_string_to_metric_families(c.get("/metrics").text):
+            for s in family.samples:
+                if s.name == "emotivoice_cancelled_syntheses_total" and s.labels == {
+                        "reason": "client_disconnected", "stage": stage}:
+                    return s.value
+        return 0.0
+
+    results = {}
+
+    def long_request():
+        with tiny.client() as c:
+            results["long"] = c.post("/v1/tts", json={"text": LONG, "voice": "en_male_1"})
+
+    with tiny.client() as c:
+        before = metric(c, "queued")
+    worker = threading.Thread(target=long_request)
+    worker.start()
+    time.sleep(0.3)
+    with pytest.raises(httpx.ReadTimeout), tiny.client(timeout=1.0) as impatient:
+        impatient.post("/v1/tts", json={"text": "I will not wait for this.", "voice": "en_female_1"})
+    worker.join()
+    assert results["long"].status_code == 200
+    with tiny.client() as c:
+        assert metric(c, "queued") == before + 1
+
+
+@pytest.fixture(scope="module")
+def strict(start_server):
+    srv = start_server("--workers", "1", "--request-timeout", "1.0", "--no-warmup")
+    srv.wait_port()
+    return srv
+
+
+def test_a_request_past_its_deadline_gets_504_and_the_server_recovers(strict):
+    with strict.client() as c:
+        r = c.post("/v1/tts", json={"text": LONG, "voice": "en_female_1"})
+        assert r.status_code == 504
+        assert r.json()["error"]["code"] == "deadline_exceeded"
+        # the running job stops at its next utterance boundary and frees the worker
+        deadline = time.monotonic() + 30
+        while "emotivoice_inflight_syntheses 1.0" in c.get("/metrics").text:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        ok = c.post("/v1/tts", json={"text": "Short.", "voice": "en_female_1"})
+        assert ok.status_code == 200
