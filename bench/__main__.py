@@ -1,4 +1,4 @@
-"""``python -m bench engine [--repeats N] [--sentences N]``"""
+"""``python -m bench engine [--repeats N] [--sentences N]`` | ``python -m bench server [--runs N] [--requests N]``"""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from . import engine_bench
+from . import engine_bench, server_bench
 from .machine import describe
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -18,14 +18,21 @@ def main() -> None:
     p = sub.add_parser("engine", help="export time, bundle sizes, session creation, RTF per precision")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sentences", type=int, default=10)
+    p = sub.add_parser("server", help="serve: exec -> port -> ready, cold first request, warm latency and TTFA")
+    p.add_argument("--runs", type=int, default=3, help="fresh server processes for the start-up numbers")
+    p.add_argument("--requests", type=int, default=12, help="requests per warm measurement")
     args = parser.parse_args()
+    if args.scenario == "engine":
+        results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
+    else:
+        results, module = server_bench.run(args.runs, args.requests), server_bench
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
-              "results": engine_bench.run(RESULTS, args.repeats, args.sentences)}
+              "results": results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{args.scenario}-cpu{report['machine']['cores']}-{report['date']}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / f"{stem}.md").write_text(engine_bench.to_markdown(report))
-    print(engine_bench.to_markdown(report))
+    (RESULTS / f"{stem}.md").write_text(module.to_markdown(report))
+    print(module.to_markdown(report))
 
 
 if __name__ == "__main__":
