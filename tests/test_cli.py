@@ -70,3 +70,27 @@ def test_export_on_an_up_to_date_bundle_says_so(bundle_dir):
 def test_help_documents_env_variables():
     r = cli("synth", "--help")
     assert "EMOTIVOICE_BUNDLE" in r.stdout and "EMOTIVOICE_DEVICE" in r.stdout
+
+
+def test_serve_help_documents_every_server_setting():
+    from emotivoice_srv.settings import COMMON, ENGINE, SERVER
+
+    r = cli("serve", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())  # argparse wraps lines
+    for opt in COMMON + ENGINE + SERVER:
+        assert opt.flag in text and opt.env in text, opt.flag
+
+
+def test_server_settings_come_from_the_environment(monkeypatch):
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.server.config import ServerConfig
+
+    for key, value in {"EMOTIVOICE_PORT": "9001", "EMOTIVOICE_WORKERS": "3", "EMOTIVOICE_API_KEYS": "a, b",
+                       "EMOTIVOICE_SAMPLE_RATES": "16000,24000", "EMOTIVOICE_VOICE_ALIASES": "alloy=en_male_1",
+                       "EMOTIVOICE_WARMUP": "false"}.items():
+        monkeypatch.setenv(key, value)
+    config = ServerConfig.from_args(build_parser().parse_args(["serve"]))
+    assert (config.port, config.workers, config.queue_capacity) == (9001, 3, 12)
+    assert config.api_keys == ("a", "b") and config.sample_rates == (16000, 24000)
+    assert config.voice_aliases == {"alloy": "en_male_1"} and config.warmup is False

@@ -36,11 +36,12 @@ log = logging.getLogger("emotivoice_srv.server")
 OPENAI_MODEL_IDS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 WARMUP_TEXTS = (
     ("Hi.", None),
-    ("The quick brown fox jumps over the lazy dog.", "happy"),
+    ("Oh, really? That is wonderful.", "happy"),
 )
-"""A one-word and a one-sentence request: first-run allocations and every code path (emotion edits,
-encoding) are exercised. Longer texts are rendered sentence by sentence, so they add no new path;
-on CPU the first request measured no slower than later ones (docs/server.md), so warm-up stays short."""
+"""A one-word and a two-clause emotional request: first-run allocations and every code path (emotion
+edits, chunking, encoding) are exercised. Longer texts are rendered utterance by utterance, so they add
+no new path; on CPU a first synthesis measured no slower than later ones, so warm-up stays short
+(it shares the cores with the first real requests)."""
 
 
 @dataclass

@@ -126,6 +126,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     future = ctx.pool.submit(lambda tok: render_stream(ctx.engine, req, tok, emit), token)
     job = asyncio.wrap_future(future)
     job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
+    job.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if the client left
     first = await _await_job(request, asyncio.ensure_future(queue.get()), token, future)
     if isinstance(first, asyncio.Future):
         first.result()  # a validation error, raised before any byte was sent

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -58,6 +59,17 @@ class ServerProcess:
                 return
             time.sleep(0.05)
         raise TimeoutError(f"not ready after {timeout} s:\n{self.log()}")
+
+    def post_in_background(self, path: str, payload: dict) -> Future:
+        """Send a request from another thread; ``.done()`` says whether it has been answered yet."""
+        def post() -> httpx.Response:
+            with self.client() as c:
+                return c.post(path, json=payload)
+
+        runner = ThreadPoolExecutor(1)
+        future = runner.submit(post)
+        runner.shutdown(wait=False)
+        return future
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120.0), **kwargs)

@@ -1,14 +1,14 @@
 """Admission control, deadlines and cancellation on a deliberately tiny pool (1 worker, queue 1)."""
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-LONG = " ".join(f"This is sentence number {i} of a deliberately long request." for i in range(1, 9))
+LONG = " ".join(f"This is sentence number {i} of a deliberately long request." for i in range(1, 4))
+"""About 4 s of work on 2 cores: long enough to keep the only worker busy while other requests arrive."""
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +39,7 @@ def test_overload_answers_429_with_retry_after_and_never_5xx(tiny, decode_audio)
 
 
 def test_probes_answer_at_once_while_every_worker_is_busy(tiny):
-    results = {}
-
-    def long_request():
-        with tiny.client() as c:
-            results["long"] = c.post("/v1/tts", json={"text": LONG, "voice": "en_male_1"})
-
-    worker = threading.Thread(target=long_request)
-    worker.start()
+    long = tiny.post_in_background("/v1/tts", {"text": LONG, "voice": "en_male_1"})
     time.sleep(0.5)
     with tiny.client() as c:
         slowest = 0.0
@@ -55,10 +48,9 @@ def test_probes_answer_at_once_while_every_worker_is_busy(tiny):
                 t0 = time.perf_counter()
                 assert c.get(path).status_code == 200
                 slowest = max(slowest, time.perf_counter() - t0)
-        busy = "long" not in results
-    worker.join()
+        busy = not long.done()
     assert busy, "the long request was still running while the probes were answered"
-    assert results["long"].status_code == 200
+    assert long.result().status_code == 200
     assert slowest < 0.5, f"a probe took {slowest:.3f} s while inference ran"
 
 
@@ -73,21 +65,13 @@ def test_client_disconnect_cancels_work_that_has_not_started(tiny):
                     return s.value
         return 0.0
 
-    results = {}
-
-    def long_request():
-        with tiny.client() as c:
-            results["long"] = c.post("/v1/tts", json={"text": LONG, "voice": "en_male_1"})
-
     with tiny.client() as c:
         before = metric(c, "queued")
-    worker = threading.Thread(target=long_request)
-    worker.start()
+    long = tiny.post_in_background("/v1/tts", {"text": LONG, "voice": "en_male_1"})
     time.sleep(0.3)
     with pytest.raises(httpx.ReadTimeout), tiny.client(timeout=1.0) as impatient:
         impatient.post("/v1/tts", json={"text": "I will not wait for this.", "voice": "en_female_1"})
-    worker.join()
-    assert results["long"].status_code == 200
+    assert long.result().status_code == 200
     with tiny.client() as c:
         assert metric(c, "queued") == before + 1
 
