@@ -36,12 +36,13 @@ log = logging.getLogger("emotivoice_srv.server")
 OPENAI_MODEL_IDS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 WARMUP_TEXTS = (
     ("Hi.", None),
-    ("Oh, really? That is wonderful.", "happy"),
+    ("Oh, really?", "happy"),
+    ("That is wonderful, thank you.", "sad"),
 )
-"""A one-word and a two-clause emotional request: first-run allocations and every code path (emotion
-edits, chunking, encoding) are exercised. Longer texts are rendered utterance by utterance, so they add
-no new path; on CPU a first synthesis measured no slower than later ones, so warm-up stays short
-(it shares the cores with the first real requests)."""
+"""Short requests through every code path (emotion edits, chunking, encoding) for first-run
+allocations. Longer texts are rendered utterance by utterance, so they add no new path; on CPU a
+first synthesis measured no slower than later ones. Each step waits for an idle pool, so real
+requests that arrive during warm-up share the cores with one short step at most."""
 
 
 @dataclass
@@ -102,6 +103,8 @@ class ServerContext:
         try:
             if self.config.warmup:
                 for text, emotion in WARMUP_TEXTS:
+                    while self.pool.busy:  # real requests first
+                        await asyncio.sleep(0.01)
                     req = SynthesisRequest(text, SynthesisOptions(voice=voice, emotion=emotion), "wav",
                                            self.engine.sample_rate, False)
                     job = self.pool.submit(lambda tok, r=req: render_whole(self.engine, r, tok), CancelToken(),
