@@ -29,7 +29,7 @@ from .middleware import RequestMiddleware, error_headers, request_fields
 from .openapi import build_openapi
 from .pool import CancelToken, InferencePool
 from .schemas import SynthesisRequest, speech_fields, tts_fields
-from .synthesis import Rendered, render_whole
+from .synthesis import Rendered, whole_steps
 
 log = logging.getLogger("emotivoice_srv.server")
 
@@ -107,8 +107,8 @@ class ServerContext:
                         await asyncio.sleep(0.01)
                     req = SynthesisRequest(text, SynthesisOptions(voice=voice, emotion=emotion), "wav",
                                            self.engine.sample_rate, False)
-                    job = self.pool.submit(lambda tok, r=req: render_whole(self.engine, r, tok), CancelToken(),
-                                           admit=False)
+                    job = self.pool.submit_steps(whole_steps(self.engine, req), CancelToken(), admit=False,
+                                                 background=True)
                     await asyncio.wrap_future(job)
         except Exception as exc:  # the server stays up and says why it is not ready
             log.exception("warm-up failed")

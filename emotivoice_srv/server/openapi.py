@@ -17,9 +17,10 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
 _ERRORS = {
     "400": "Body is not valid JSON (invalid_json)",
     "401": "Missing or wrong API key (unauthorized), when API keys are configured",
-    "404": "Unknown voice (unknown_voice) or model (model_not_found)",
+    "404": "Unknown voice (unknown_voice)",
     "413": "Body or text over the limit (body_too_large, text_too_long)",
-    "422": "Invalid field, range, emotion or format (invalid_request, *_out_of_range, unknown_emotion, ...)",
+    "422": "Invalid field, range, emotion, format or model (invalid_request, *_out_of_range, unknown_emotion, "
+           "unknown_format, model_not_found, ...)",
     "429": "Workers and queue full (overloaded); see Retry-After",
     "503": "Shutting down (draining)",
     "504": "Deadline passed (deadline_exceeded)",

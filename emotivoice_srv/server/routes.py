@@ -17,7 +17,7 @@ from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
 from .pool import CancelToken
 from .schemas import SynthesisRequest, parse_json, parse_speech, parse_tts
-from .synthesis import Rendered, render_stream, render_whole
+from .synthesis import Rendered, stream_steps, whole_steps
 
 if TYPE_CHECKING:
     from .app import ServerContext
@@ -54,7 +54,7 @@ async def _wait_disconnect(request: Request) -> None:
         pass
 
 
-def _audio_headers(request: Request, rendered_seconds: float | None, req: SynthesisRequest) -> dict[str, str]:
+def _audio_headers(rendered_seconds: float | None, req: SynthesisRequest) -> dict[str, str]:
     headers = {"X-Model-Tier": TIER, "X-Sample-Rate": str(req.sample_rate)}  # X-Request-Id: middleware
     if rendered_seconds is not None:
         headers["X-Audio-Duration"] = f"{rendered_seconds:.3f}"
@@ -84,12 +84,12 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
     if req.stream:
         return await _stream(request, req, route, token, t0)
-    future = ctx.pool.submit(lambda tok: render_whole(ctx.engine, req, tok), token)
+    future = ctx.pool.submit_steps(whole_steps(ctx.engine, req), token)
     rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
     ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=False)
     fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
     return Response(rendered.body, media_type=content_type(req.format, req.sample_rate),
-                    headers=_audio_headers(request, rendered.audio_seconds, req))
+                    headers=_audio_headers(rendered.audio_seconds, req))
 
 
 async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, work: Future):
@@ -123,7 +123,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     def emit(data: bytes) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, data)
 
-    future = ctx.pool.submit(lambda tok: render_stream(ctx.engine, req, tok, emit), token)
+    future = ctx.pool.submit_steps(stream_steps(ctx.engine, req, emit), token, realtime=True)
     job = asyncio.wrap_future(future)
     job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
     job.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if the client left
@@ -149,7 +149,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
         fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
 
     return AudioStreamResponse(body(), token, media_type=content_type(req.format, req.sample_rate),
-                               headers=_audio_headers(request, None, req))
+                               headers=_audio_headers(None, req))
 
 
 async def tts(request: Request) -> Response:

@@ -1,21 +1,20 @@
-"""Worker-side synthesis jobs: run on pool threads, never on the event loop.
+"""Worker-side synthesis jobs as step generators: one utterance per step, run by the pool.
 
-``render_whole`` returns the encoded response body. ``render_stream`` hands each encoded piece to
-``emit`` as soon as its utterance is rendered (the WAV header first). Both check the CancelToken
-before each utterance, so a gone client or a passed deadline stops the work at the next boundary.
+``whole_steps`` returns (as the generator's value) the encoded response body. ``stream_steps`` hands
+each encoded piece to ``emit`` as soon as its utterance is rendered (the WAV header first). Both yield
+the seconds of audio each step produced, which the pool uses to schedule streams by playback time.
+Nothing runs until the pool calls ``next()``, so creating a job on the event loop costs nothing.
 """
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 import numpy as np
 
 from ..audio.encode import encode, to_int16, wav_stream_header
 from ..engine import Engine
-from .pool import CancelToken
 from .schemas import SynthesisRequest
 
 
@@ -24,6 +23,7 @@ class Rendered:
     body: bytes
     audio_seconds: float
     compute_seconds: float
+    """Time spent in this request's own steps (waiting between steps excluded)."""
     chunks: int
 
     @property
@@ -47,37 +47,40 @@ class _Resampler:
         return self._stream.resample_chunk(np.asarray(audio, dtype=np.float32), last=last)
 
 
-def _audio_chunks(engine: Engine, req: SynthesisRequest, token: CancelToken) -> Iterator[np.ndarray]:
-    """Validated eagerly (raises before the first chunk), then rendered lazily with cancellation checks."""
-    chunks = engine.stream(req.text, req.options)
+def _audio_chunks(engine: Engine, req: SynthesisRequest) -> Iterator[np.ndarray]:
+    """Validated on the first ``next()`` (errors raise before any audio), then rendered lazily."""
     resample = _Resampler(engine.sample_rate, req.sample_rate)
-    while True:
-        token.check()
-        chunk = next(chunks, None)
-        if chunk is None:
-            return
+    for chunk in engine.stream(req.text, req.options):
         yield resample(chunk.audio, chunk.is_last)
 
 
-def render_whole(engine: Engine, req: SynthesisRequest, token: CancelToken) -> Rendered:
-    t0 = time.perf_counter()
-    pieces = list(_audio_chunks(engine, req, token))
+def whole_steps(engine: Engine, req: SynthesisRequest) -> Generator[float, None, Rendered]:
+    pieces, work = [], 0.0
+    t = time.perf_counter()
+    for audio in _audio_chunks(engine, req):
+        pieces.append(audio)
+        work += time.perf_counter() - t
+        yield len(audio) / req.sample_rate
+        t = time.perf_counter()
     audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     body = encode(audio, req.sample_rate, req.format)
-    return Rendered(body, len(audio) / req.sample_rate, time.perf_counter() - t0, len(pieces))
+    work += time.perf_counter() - t
+    return Rendered(body, len(audio) / req.sample_rate, work, len(pieces))
 
 
-def render_stream(engine: Engine, req: SynthesisRequest, token: CancelToken,
-                  emit: Callable[[bytes], None]) -> Rendered:
-    """Emit the WAV header (wav only) and then each utterance as 16-bit PCM."""
-    t0 = time.perf_counter()
+def stream_steps(engine: Engine, req: SynthesisRequest,
+                 emit: Callable[[bytes], None]) -> Generator[float, None, Rendered]:
+    """Emit the WAV header (wav only) with the first utterance, then each utterance as 16-bit PCM."""
     samples = n = 0
-    pieces = _audio_chunks(engine, req, token)
-    first = next(pieces, None)  # validation + first utterance before anything is sent
-    if req.format == "wav":
-        emit(wav_stream_header(req.sample_rate))
-    for audio in itertools.chain([] if first is None else [first], pieces):
+    work = 0.0
+    t = time.perf_counter()
+    for audio in _audio_chunks(engine, req):
+        if n == 0 and req.format == "wav":
+            emit(wav_stream_header(req.sample_rate))
         emit(to_int16(audio).tobytes())
         samples += len(audio)
         n += 1
-    return Rendered(b"", samples / req.sample_rate, time.perf_counter() - t0, n)
+        work += time.perf_counter() - t
+        yield len(audio) / req.sample_rate
+        t = time.perf_counter()
+    return Rendered(b"", samples / req.sample_rate, work, n)

@@ -360,3 +360,87 @@ def test_cancellation_wins_over_a_passed_deadline():
     token.cancel()
     with pytest.raises(Cancelled):
         token.check()
+
+
+# --- scheduling: requests are generators of steps ------------------------------------------------
+
+
+def _steps(log: list, name: str, n: int, audio_s: float = 1.0, gate: threading.Event | None = None):
+    """A job of ``n`` steps that records each step in ``log``; optionally waits on ``gate`` first."""
+    for i in range(n):
+        if gate is not None and i == 0:
+            assert gate.wait(WAIT)
+        log.append((name, i))
+        yield audio_s
+    return f"{name} done"
+
+
+def test_a_step_job_returns_its_generators_value(make_pool):
+    pool = make_pool(1, 0)
+    log: list = []
+    assert pool.submit_steps(_steps(log, "a", 3), CancelToken()).result(WAIT) == "a done"
+    assert log == [("a", 0), ("a", 1), ("a", 2)]
+    assert pool.busy == 0
+
+
+def test_a_new_stream_gets_its_first_step_before_older_streams_continue(make_pool):
+    """Streams are due when their client's audio runs out, so a newcomer's first audio comes first."""
+    pool = make_pool(1, 4)
+    log: list = []
+    gate = threading.Event()
+    first = pool.submit_steps(_steps(log, "old", 4, audio_s=10.0, gate=gate), CancelToken(), realtime=True)
+    second = pool.submit_steps(_steps(log, "new", 2, audio_s=10.0), CancelToken(), realtime=True)
+    gate.set()
+    first.result(WAIT), second.result(WAIT)
+    assert log.index(("new", 0)) == 1, log  # right after old's first step, not after all of old
+
+
+def test_whole_response_jobs_keep_arrival_order(make_pool):
+    pool = make_pool(1, 4)
+    log: list = []
+    gate = threading.Event()
+    a = pool.submit_steps(_steps(log, "a", 3, gate=gate), CancelToken())
+    b = pool.submit_steps(_steps(log, "b", 3), CancelToken())
+    gate.set()
+    a.result(WAIT), b.result(WAIT)
+    assert log == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1), ("b", 2)]
+
+
+def test_background_work_waits_for_everything_else(make_pool):
+    pool = make_pool(1, 4)
+    log: list = []
+    gate = threading.Event()
+    blocker = pool.submit_steps(_steps(log, "first", 1, gate=gate), CancelToken())
+    warm = pool.submit_steps(_steps(log, "warm", 1), CancelToken(), admit=False, background=True)
+    late = pool.submit_steps(_steps(log, "late", 2), CancelToken())
+    gate.set()
+    for f in (blocker, warm, late):
+        f.result(WAIT)
+    assert log[-1] == ("warm", 0), log
+
+
+def test_cancelling_a_running_job_stops_it_at_the_next_step_and_closes_it(make_pool):
+    pool = make_pool(1, 0)
+    token = CancelToken()
+    progress, closed = [], threading.Event()
+    step_gate = threading.Event()
+
+    def steps():
+        try:
+            for i in range(100):
+                progress.append(i)
+                if i == 0:
+                    assert step_gate.wait(WAIT)
+                yield 1.0
+        finally:
+            closed.set()
+
+    future = pool.submit_steps(steps(), token)
+    while not progress:
+        time.sleep(0.001)
+    token.cancel()
+    step_gate.set()
+    with pytest.raises(Cancelled):
+        future.result(WAIT)
+    assert closed.is_set() and len(progress) == 1
+    assert pool.busy == 0
