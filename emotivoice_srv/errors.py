@@ -90,16 +90,20 @@ class BodyTooLarge(EmotivoiceError):
     http_status = 413
 
 
-class Overloaded(EmotivoiceError):
-    code = "overloaded"
-    http_status = 429
+class _RetryLater(EmotivoiceError):
+    """An error the client should retry; ``retry_after`` seconds go into the Retry-After header."""
 
-    def __init__(self, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, code=code)
         self.retry_after = retry_after
 
 
-class Unavailable(EmotivoiceError):
+class Overloaded(_RetryLater):
+    code = "overloaded"
+    http_status = 429
+
+
+class Unavailable(_RetryLater):
     code = "unavailable"
     http_status = 503
 

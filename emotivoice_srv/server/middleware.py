@@ -63,9 +63,7 @@ class RequestMiddleware:
         if path in OPEN_PATHS:
             return
         if self.ctx.lifecycle.draining and path != "/metrics":
-            err = Unavailable("the server is shutting down; retry on another replica", code="draining")
-            err.retry_after = 1
-            raise err
+            raise Unavailable("the server is shutting down; retry on another replica", code="draining")
         if not config.api_keys or (path == "/metrics" and not config.protect_metrics):
             return
         auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")

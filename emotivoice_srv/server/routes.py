@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..audio.encode import content_type
-from ..errors import BodyTooLarge, DeadlineExceeded, EmotivoiceError, NotFound
+from ..errors import BodyTooLarge, DeadlineExceeded, NotFound
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
 from .pool import CancelToken
@@ -142,7 +142,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
             item = await queue.get()
         try:
             rendered: Rendered = item.result()
-        except (EmotivoiceError, asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
+        except (asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
             fields["error"] = getattr(exc, "code", type(exc).__name__)
             return
         ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=True)

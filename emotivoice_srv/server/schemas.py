@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..audio.encode import FORMATS
+from ..audio.encode import FORMATS, STREAMABLE
 from ..engine import ENERGY_RANGE_DB, PITCH_RANGE_ST, SPEED_RANGE, SynthesisOptions
 from ..errors import InvalidInput, MalformedRequest
 from ..prosody.emotion import EMOTIONS
@@ -140,8 +140,6 @@ def parse_tts(body: Any, fields: tuple[Field, ...]) -> SynthesisRequest:
 
 
 def _check_streamable(fmt: str, stream: bool) -> None:
-    from ..audio.encode import STREAMABLE
-
     if stream and fmt not in STREAMABLE:
         raise InvalidInput(f"streaming sends {' or '.join(STREAMABLE)}; {fmt} needs the whole audio first "
                            "(use stream: false)", code="unsupported_stream_format")
