@@ -16,7 +16,7 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import COMMON, ENGINE, SERVER, add_options
+from .settings import CLONING, COMMON, ENGINE, SERVER, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
@@ -55,6 +55,22 @@ def load_engine(args: argparse.Namespace):
         bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
     ))
+
+
+def load_cloner(args: argparse.Namespace, engine):
+    """(VoiceCloner, "") with the enrolled voices added to ``engine``, or (None, why cloning is off)."""
+    from .cloning import VoiceCloner
+    from .settings import cloning_config
+
+    try:
+        config = cloning_config(args)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    try:
+        return VoiceCloner(engine, _cache_dir(args), config), ""
+    except EmotivoiceError as exc:
+        log.warning("voice cloning disabled", extra={"reason": exc.message})
+        return None, exc.message
 
 
 def _parse_emotion_arg(raw: str | None):
@@ -96,6 +112,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         prompt=args.prompt, speed=args.speed, pitch=args.pitch, energy=args.energy,
     )
     engine = load_engine(args)
+    load_cloner(args, engine)  # enrolled voices
     result = engine.synthesize(text, options)
     write_file(Path(args.output), result.audio, result.sample_rate)
     print(json.dumps({"output": args.output, "seconds": round(result.duration_s, 3), "chunks": result.chunks,
@@ -106,8 +123,38 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_voices(args: argparse.Namespace) -> int:
     engine = load_engine(args)
+    load_cloner(args, engine)
     for v in engine.voices:
-        print(f"{v.id}\t{v.gender}\t{v.language}\t{v.description}")
+        print(f"{v.id}\t{v.gender}\t{v.language}\t{v.kind}\t{v.description}")
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """Clone a voice from a reference file into the voice registry of --cache-dir."""
+    from .cloning import voice_id_for
+    from .errors import VoiceConflict
+
+    try:
+        data = Path(args.reference).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {args.reference}: {exc.strerror}") from None
+    voice_id = voice_id_for(args.name)
+    engine = load_engine(args)
+    cloner, why = load_cloner(args, engine)
+    if cloner is None:
+        print(f"error: {why}", file=sys.stderr)
+        return 3
+    existing = cloner.registry.get(voice_id)
+    if voice_id in engine.voices and not (existing and args.replace):
+        raise VoiceConflict(f"voice {voice_id!r} already exists; pass --replace or choose another name")
+    ref = cloner.prepare(data)
+    t0 = time.perf_counter()
+    fit = cloner.fit(ref).result()
+    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit))
+    print(json.dumps({"id": enrolled.id, "name": args.name, "gender": enrolled.gender,
+                      "speech_s": ref.speech_s, "similarity": round(fit.similarity, 4),
+                      "fit_evaluations": fit.evaluations, "seconds": round(time.perf_counter() - t0, 2),
+                      "cached": cloner.fits_computed == 0}))
     return 0
 
 
@@ -129,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP server (model loaded before the port opens)",
                        description="Load the bundle, open the port, warm up, then report ready. "
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
-    add_options(p, COMMON + ENGINE + SERVER)
+    add_options(p, COMMON + ENGINE + SERVER + CLONING)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")
@@ -141,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("synth", help="synthesize text to an audio file")
-    add_options(p, COMMON + ENGINE)
+    add_options(p, COMMON + ENGINE + CLONING)
     p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
     p.add_argument("--voice", default="en_female_1", help="voice id (see `voices`)")
     p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")
@@ -153,9 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="out.wav", help="output file; format from extension (wav/flac/ogg/mp3/pcm)")
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("voices", help="list voices")
-    add_options(p, COMMON + ENGINE)
+    p = sub.add_parser("voices", help="list voices (built-in and enrolled)")
+    add_options(p, COMMON + ENGINE + CLONING)
     p.set_defaults(func=cmd_voices)
+
+    p = sub.add_parser("enroll", help="clone a voice from reference audio (3-30 s of speech)",
+                       description="Fit a voice to a reference recording and save it under --name; then use "
+                                   "it with --voice <id> in synth, or as voice in the HTTP API.")
+    add_options(p, COMMON + ENGINE + CLONING)
+    p.add_argument("reference", help="reference audio file (wav/flac/ogg/mp3, any rate, mono or stereo)")
+    p.add_argument("--name", required=True, help="voice name; its id is the name in lower case, e.g. alice")
+    p.add_argument("--description", help="free-text description shown in voice lists")
+    p.add_argument("--replace", action="store_true", help="overwrite an enrolled voice of the same name")
+    p.set_defaults(func=cmd_enroll)
 
     p = sub.add_parser("emotions", help="list emotions and their prosody presets")
     add_options(p, COMMON)
@@ -173,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except EmotivoiceError as exc:
-        if exc.code in ("unknown_voice",):
+        if exc.code in ("unknown_voice", "voice_exists", "voice_conflict") or exc.http_status < 500:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
         print(f"error ({exc.code}): {exc.message}", file=sys.stderr)

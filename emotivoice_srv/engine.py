@@ -67,7 +67,8 @@ class EngineConfig:
 class SynthesisOptions:
     """Per-request controls, validated before any graph runs."""
 
-    voice: str
+    voice: str | Voice
+    """A voice id, or a Voice object (an inline clone that is not in the library)."""
     emotion: str | Mapping[str, float] | None = None
     intensity: float | None = None
     prompt: str | None = None
@@ -155,7 +156,7 @@ class Engine:
     # -- request preparation -------------------------------------------------------------
     def resolve(self, options: SynthesisOptions) -> tuple[Voice, EmotionSpec, ProsodyParams]:
         """Validate options and turn them into a voice and prosody targets (no graph runs)."""
-        voice = self.voices.get(options.voice)
+        voice = options.voice if isinstance(options.voice, Voice) else self.voices.get(options.voice)
         if options.prompt is not None and options.emotion is not None:
             raise InvalidInput("give either an emotion or a free-text prompt, not both")
         if options.prompt is not None:
@@ -169,7 +170,8 @@ class Engine:
         speed = _check_range("speed", options.speed, SPEED_RANGE)
         pitch = _check_range("pitch", options.pitch, PITCH_RANGE_ST, " semitones")
         energy = _check_range("energy", options.energy, ENERGY_RANGE_DB, " dB")
-        return voice, spec, resolve_prosody(spec, pitch_st=pitch, rate=speed * voice.speed, energy_db=energy)
+        return voice, spec, resolve_prosody(spec, pitch_st=pitch + voice.pitch, rate=speed * voice.speed,
+                                            energy_db=energy)
 
     # -- rendering -------------------------------------------------------------------------
     def render(self, utt: Utterance, voice: Voice, params: ProsodyParams) -> tuple[np.ndarray, StageTimings]:

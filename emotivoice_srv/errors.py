@@ -7,7 +7,10 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
     ├── InvalidInput (422)          bad text, options out of range, malformed emotion specs
     │   ├── TextEmpty               nothing speakable left after normalization
     │   └── TextTooLong             over the configured character limit
+    │   └── InvalidAudio            reference audio that cannot be a voice: unreadable, silent, noise,
+    │                               too short or too long (``code`` says which)
     ├── UnknownVoice (404)          the voice is not in the bundle (message names the allowed ones)
+    ├── VoiceConflict (409)         a voice name already taken, or a voice still being enrolled
     ├── UnknownEmotion (422)        the emotion is not one of the seven (message names them)
     ├── BundleError (500)           a model bundle is missing, incomplete or fails verification
     ├── SourceError (500)           an export source package is missing or corrupted
@@ -51,6 +54,15 @@ class TextEmpty(InvalidInput):
 class TextTooLong(InvalidInput):
     code = "text_too_long"
     http_status = 413
+
+
+class InvalidAudio(InvalidInput):
+    code = "invalid_audio"
+
+
+class VoiceConflict(EmotivoiceError):
+    code = "voice_conflict"
+    http_status = 409
 
 
 class UnknownVoice(EmotivoiceError):

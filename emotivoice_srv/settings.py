@@ -130,6 +130,36 @@ def parse_aliases(raw: str) -> dict[str, str]:
     return out
 
 
+CLONING = [
+    Option("--min-reference-s", "EMOTIVOICE_MIN_REFERENCE_S", _positive_float, 3.0,
+           "shortest accepted reference speech in seconds (after silence trimming)"),
+    Option("--max-reference-s", "EMOTIVOICE_MAX_REFERENCE_S", _positive_float, 30.0,
+           "longest accepted reference speech in seconds"),
+    Option("--max-upload-bytes", "EMOTIVOICE_MAX_UPLOAD_BYTES", _positive_int, 20 * 1024 * 1024,
+           "largest accepted reference-audio upload (413 above)"),
+    Option("--fit-budget", "EMOTIVOICE_FIT_BUDGET", _positive_float, 8.0,
+           "seconds the voice fit may search (after its first candidates)"),
+    Option("--fit-evaluations", "EMOTIVOICE_FIT_EVALUATIONS", _non_negative_int, 12,
+           "most refinement candidates the voice fit renders"),
+    Option("--voice-cache-bytes", "EMOTIVOICE_VOICE_CACHE_BYTES", _positive_int, 256 * 1024 * 1024,
+           "size bound of the on-disk fit cache (least recently used entries are evicted)"),
+]
+
+
+def cloning_config(args: argparse.Namespace):
+    """The CloningConfig described by parsed CLONING options."""
+    from .cloning import CloningConfig, FitConfig, IntakeLimits
+
+    if args.min_reference_s > args.max_reference_s:
+        raise ValueError("--min-reference-s must not exceed --max-reference-s")
+    return CloningConfig(
+        limits=IntakeLimits(min_speech_s=args.min_reference_s, max_speech_s=args.max_reference_s,
+                            max_bytes=args.max_upload_bytes),
+        fit=FitConfig(evaluations=args.fit_evaluations, time_budget_s=args.fit_budget),
+        cache_bytes=args.voice_cache_bytes,
+    )
+
+
 SERVER = [
     Option("--host", "EMOTIVOICE_HOST", str, "0.0.0.0", "interface to listen on"),
     Option("--port", "EMOTIVOICE_PORT", _port, 8000, "TCP port (0 picks a free one and logs it)"),
@@ -165,6 +195,8 @@ SERVER = [
            "on SIGTERM: seconds in-flight requests get to finish before the process exits"),
     Option("--drain-delay", "EMOTIVOICE_DRAIN_DELAY", _non_negative_float, 0.0,
            "on SIGTERM: keep answering (readyz=503) at least this long so load balancers notice"),
+    Option("--enroll-wait", "EMOTIVOICE_ENROLL_WAIT", _non_negative_float, 20.0,
+           "seconds POST /v1/voices waits for a fit before answering 202 (the job goes on)"),
     Option("--livez-max-lag", "EMOTIVOICE_LIVEZ_MAX_LAG", _positive_float, 5.0,
            "event-loop lag in seconds above which /livez fails"),
 ]

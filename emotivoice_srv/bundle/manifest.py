@@ -58,6 +58,8 @@ class VoiceSpec:
     source: str = ""
     speed: float = 1.0
     """The voice's own speaking-rate factor, multiplied with every request's speed."""
+    pitch: float = 0.0
+    """The voice's own pitch shift in semitones, added to every request's pitch."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class Manifest:
     assets: tuple[AssetSpec, ...] = ()
     build: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
+
+    def asset(self, role: str) -> AssetSpec | None:
+        """The first asset with this role (e.g. ``speaker_encoder``), or None."""
+        return next((a for a in self.assets if a.role == role), None)
 
     @property
     def precisions(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
-from . import routes
+from . import routes, voices_api
 from .config import ServerConfig
 from .lifecycle import Lifecycle
 from .metrics import Metrics
@@ -57,6 +59,12 @@ class ServerContext:
     created: int = field(default_factory=lambda: int(time.time()))
     active_requests: int = 0
     """Requests other than probes/metrics being handled; a drain waits for them."""
+    cloner: Any = None
+    """The VoiceCloner (None when the bundle cannot clone; ``cloning_error`` says why)."""
+    cloning_config: CloningConfig = field(default_factory=CloningConfig)
+    cloning_error: str = "not configured"
+    enrollments: dict = field(default_factory=dict)
+    """Voice id -> Enrollment still pending (or failed); finished voices live in the registry."""
 
     def __post_init__(self) -> None:
         if self.pool is None:
@@ -68,6 +76,16 @@ class ServerContext:
         for step, seconds in self.engine.load_seconds.items():
             self.metrics.load_seconds.labels(routes.TIER, step).set(seconds)
         self.metrics.tier_ready.labels(routes.TIER).set(0)
+        self.run_fit = voices_api.fit_runner(self)
+        if self.cloner is not None:
+            self.cloner.observers.append(self._on_cloning_event)
+            self.metrics.enrolled_voices.set_function(lambda: len(list(self.cloner.registry)))
+
+    def _on_cloning_event(self, event: str, result: str) -> None:
+        if event == "cache":
+            self.metrics.cache.labels("voice_fit", result).inc()
+        elif event == "fit":
+            self.metrics.voice_fits.labels(result).inc()
 
     def record_synthesis(self, route: str, rendered: Rendered, elapsed: float, *, stream: bool) -> None:
         m = self.metrics
@@ -110,6 +128,8 @@ class ServerContext:
                     job = self.pool.submit_steps(whole_steps(self.engine, req), CancelToken(), admit=False,
                                                  background=True)
                     await asyncio.wrap_future(job)
+            if self.cloner is not None:  # audio front-end imports and the encoder's first run
+                await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
         except Exception as exc:  # the server stays up and says why it is not ready
             log.exception("warm-up failed")
             self.lifecycle.warmup_failed(f"{type(exc).__name__}: {exc}")
@@ -163,19 +183,23 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
                         status_code=500)
 
 
-def create_app(engine: Engine, config: ServerConfig, lifecycle: Lifecycle | None = None) -> Starlette:
+def create_app(engine: Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
+               cloning_config: CloningConfig | None = None, cloning_error: str = "not configured") -> Starlette:
     lifecycle = lifecycle or Lifecycle()
     if lifecycle.load_seconds is None:
         lifecycle.loaded(engine.load_seconds.get("total", 0.0))
     if config.default_voice not in engine.voices.ids():
         raise InvalidInput(f"default voice {config.default_voice!r} is not in the bundle; "
                            f"available: {', '.join(engine.voices.ids())}")
-    ctx = ServerContext(engine, config, lifecycle)
+    ctx = ServerContext(engine, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
+                        cloning_error=cloning_error)
     route_table = [
         Route("/v1/tts", routes.tts, methods=["POST"]),
         Route("/v1/audio/speech", routes.speech, methods=["POST"]),
-        Route("/v1/voices", routes.list_voices, methods=["GET"]),
-        Route("/v1/voices/{voice_id}", routes.get_voice, methods=["GET"]),
+        Route("/v1/voices", voices_api.list_voices, methods=["GET"]),
+        Route("/v1/voices", voices_api.create_voice, methods=["POST"]),
+        Route("/v1/voices/{voice_id}", voices_api.get_voice, methods=["GET"]),
+        Route("/v1/voices/{voice_id}", voices_api.delete_voice, methods=["DELETE"]),
         Route("/v1/emotions", routes.list_emotions, methods=["GET"]),
         Route("/v1/models", routes.list_models, methods=["GET"]),
         Route("/livez", routes.livez, methods=["GET"]),

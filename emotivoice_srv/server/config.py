@@ -36,6 +36,8 @@ class ServerConfig:
     drain_grace_s: float = 30.0
     drain_delay_s: float = 0.0
     livez_max_lag_s: float = 5.0
+    enroll_wait_s: float = 20.0
+    """How long POST /v1/voices waits for a fit before answering 202 (the fit goes on)."""
 
     @property
     def queue_capacity(self) -> int:
@@ -51,4 +53,5 @@ class ServerConfig:
             api_keys=tuple(args.api_keys), protect_metrics=args.protect_metrics,
             cors_origins=tuple(args.cors_origins), warmup=args.warmup, warmup_delay_s=args.warmup_delay,
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
+            enroll_wait_s=args.enroll_wait,
         )

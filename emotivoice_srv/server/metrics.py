@@ -42,6 +42,12 @@ class Metrics:
                                 registry=r)
         self.cache = Counter("emotivoice_cache_requests", "Cache lookups by cache and result (hit|miss)",
                              ("cache", "result"), registry=r)
+        self.voice_fits = Counter("emotivoice_voice_fits", "Voice fits computed from reference audio (model work), "
+                                  "by result (ok|failed); cache hits do not count", ("result",), registry=r)
+        self.enroll_seconds = Histogram("emotivoice_enroll_duration_seconds",
+                                        "POST /v1/voices to the saved voice (cache hits included)",
+                                        buckets=LATENCY_BUCKETS, registry=r)
+        self.enrolled_voices = Gauge("emotivoice_enrolled_voices", "Enrolled (cloned) voices saved", registry=r)
         self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
 
     def bind_pool(self, pool) -> None:

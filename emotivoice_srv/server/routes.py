@@ -5,19 +5,20 @@ import asyncio
 import logging
 import time
 from concurrent.futures import Future
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..audio.encode import content_type
-from ..errors import BodyTooLarge, DeadlineExceeded, NotFound
+from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, MalformedRequest
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
 from .pool import CancelToken
-from .schemas import SynthesisRequest, parse_json, parse_speech, parse_tts
+from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
 from .synthesis import Rendered, stream_steps, whole_steps
+from .voices_api import MULTIPART, read_form, reference_fit
 
 if TYPE_CHECKING:
     from .app import ServerContext
@@ -79,7 +80,8 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     ctx = _ctx(request)
     t0 = time.perf_counter()
     fields = request_fields(request.scope)
-    fields.update(voice=req.options.voice, emotion=req.options.emotion, prompt=req.options.prompt,
+    voice = req.options.voice
+    fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
                   text_chars=len(req.text), format=req.format, stream=req.stream, tier=TIER)
     token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
     if req.stream:
@@ -154,8 +156,25 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
 
 async def tts(request: Request) -> Response:
     ctx = _ctx(request)
+    if request.headers.get("content-type", "").startswith(MULTIPART):
+        return await _tts_with_reference(request, ctx)
     body = await read_body(request, ctx.config.max_body_bytes)
     return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts")
+
+
+async def _tts_with_reference(request: Request, ctx: "ServerContext") -> Response:
+    """Inline cloning: the same fields as JSON, as form fields, plus a ``reference_audio`` file."""
+    texts, files = await read_form(request, ctx)
+    extra = sorted(set(files) - {"reference_audio"})
+    if extra or "reference_audio" not in files:
+        raise MalformedRequest("a multipart /v1/tts request carries one file part, 'reference_audio'",
+                               code="missing_file" if not extra else "invalid_request")
+    if "voice" in texts:
+        raise InvalidInput("give either voice or reference_audio, not both", code="invalid_request")
+    body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields)
+    req = parse_tts(body, ctx.tts_fields)
+    voice = await reference_fit(request, ctx, files["reference_audio"])
+    return await synthesize(request, replace(req, options=replace(req.options, voice=voice)), "/v1/tts")
 
 
 async def speech(request: Request) -> Response:
@@ -164,29 +183,6 @@ async def speech(request: Request) -> Response:
     req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
                        ctx.engine.sample_rate)
     return await synthesize(request, req, "/v1/audio/speech")
-
-
-def _voice_json(voice) -> dict:
-    return {"id": voice.id, "object": "voice", "gender": voice.gender, "language": voice.language,
-            "description": voice.description, "speed": voice.speed, "kind": "builtin"}
-
-
-async def list_voices(request: Request) -> Response:
-    ctx = _ctx(request)
-    aliases = {}
-    for alias, target in sorted(ctx.config.voice_aliases.items()):
-        aliases.setdefault(target, []).append(alias)
-    voices = [{**_voice_json(v), "aliases": aliases.get(v.id, [])} for v in ctx.engine.voices]
-    return JSONResponse({"object": "list", "data": voices})
-
-
-async def get_voice(request: Request) -> Response:
-    ctx = _ctx(request)
-    voice_id = request.path_params["voice_id"]
-    if voice_id not in ctx.engine.voices.ids():
-        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.engine.voices.ids())}",
-                       code="unknown_voice")
-    return JSONResponse(_voice_json(ctx.engine.voices.get(voice_id)))
 
 
 async def list_emotions(request: Request) -> Response:

@@ -60,13 +60,16 @@ class DrainingServer(uvicorn.Server):
 
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
-    from ..cli import load_engine
+    from ..cli import load_cloner, load_engine
+    from ..settings import cloning_config
 
     lifecycle = Lifecycle(started_at=started_at or time.monotonic())
     config = ServerConfig.from_args(args)
     engine = load_engine(args)
+    cloner, cloning_error = load_cloner(args, engine)
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
-    app = create_app(engine, config, lifecycle)
+    app = create_app(engine, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
+                     cloning_error=cloning_error)
     uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
                                timeout_keep_alive=5)

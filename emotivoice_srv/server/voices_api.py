@@ -1,0 +1,243 @@
+"""Voice registry endpoints and the upload plumbing shared with inline cloning on /v1/tts.
+
+POST /v1/voices enrolls: the upload is checked and normalized, its fit is looked up in the cache or
+computed (once per audio, however many clients send it), and the voice is saved. The handler waits
+up to ``--enroll-wait`` seconds: a finished fit answers 201 with the voice, a slower one 202 with
+``status: pending`` (poll GET /v1/voices/{id}); synthesis with a pending voice is 409. Pending and
+failed enrollments live in memory only; a voice file is written when its fit is complete.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..cloning import ReferenceAudio, voice_id_for
+from ..cloning.registry import check_description, now_iso
+from ..errors import BodyTooLarge, EmotivoiceError, MalformedRequest, NotFound, Unavailable, VoiceConflict
+from .pool import CancelToken
+
+if TYPE_CHECKING:
+    from .app import ServerContext
+
+MULTIPART = "multipart/form-data"
+FORM_OVERHEAD_BYTES = 64 * 1024
+"""Room for the multipart boundaries and text fields on top of --max-upload-bytes."""
+
+
+@dataclass
+class Enrollment:
+    """An enrollment that is not (yet) a saved voice."""
+
+    id: str
+    name: str
+    description: str
+    audio_sha256: str
+    created: str = field(default_factory=now_iso)
+    status: str = "pending"
+    error: dict[str, str] | None = None
+    done: Future = field(default_factory=Future)
+    """Resolves (to None) once the voice is saved or the enrollment failed."""
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"id": self.id, "object": "voice", "name": self.name, "description": self.description,
+               "created": self.created, "kind": "enrolled", "status": self.status}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def cloner_of(ctx: "ServerContext"):
+    if ctx.cloner is None:
+        raise Unavailable(f"voice cloning is unavailable: {ctx.cloning_error}", code="cloning_unavailable",
+                          retry_after=3600)
+    return ctx.cloner
+
+
+async def read_form(request: Request, ctx: "ServerContext") -> tuple[dict[str, str], dict[str, bytes]]:
+    """(text fields, file fields) of a multipart body no bigger than the upload limit (413 above;
+    the rest of an oversized body is read and dropped, not stored, so the client sees the answer)."""
+    if not request.headers.get("content-type", "").startswith(MULTIPART):
+        raise MalformedRequest(f"send the reference audio as {MULTIPART}", code="invalid_content_type")
+    limit = ctx.cloning_config.limits.max_bytes + FORM_OVERHEAD_BYTES
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            parts.append(chunk)
+        elif size > 8 * limit:
+            break
+    if size > limit:
+        raise BodyTooLarge(f"upload of {size} bytes is over the limit of {ctx.cloning_config.limits.max_bytes} "
+                           "bytes of audio", code="audio_too_large")
+    request._body = b"".join(parts)  # Starlette's form parser reads a cached body when there is one
+    try:
+        form = await request.form(max_files=2, max_fields=20)
+    except Exception as exc:  # multipart syntax errors
+        raise MalformedRequest(f"the multipart body cannot be parsed: {exc}", code="invalid_multipart") from None
+    texts, files = {}, {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            files[key] = await value.read()
+        else:
+            texts[key] = value
+    await form.close()
+    return texts, files
+
+
+async def reference_fit(request: Request, ctx: "ServerContext", data: bytes):
+    """Intake + fit (cached or computed) for inline cloning; bounded by the request's deadline."""
+    cloner = cloner_of(ctx)
+    ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, data)
+    future = cloner.fit(ref, run=ctx.run_fit)
+    try:
+        fit = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ctx.config.request_timeout_s)
+    except asyncio.TimeoutError:
+        from ..errors import DeadlineExceeded
+
+        raise DeadlineExceeded("the reference fit did not finish within the request deadline; enroll the voice "
+                               "with POST /v1/voices instead") from None
+    return cloner.inline_voice(ref, fit)
+
+
+def voice_json(voice, enrolled=None) -> dict[str, Any]:
+    out = {"id": voice.id, "object": "voice", "gender": voice.gender, "language": voice.language,
+           "description": voice.description, "speed": voice.speed, "pitch": voice.pitch, "kind": voice.kind,
+           "status": "ready"}
+    if enrolled is not None:
+        out.update(name=enrolled.name, created=enrolled.created, similarity=enrolled.similarity,
+                   speech_s=enrolled.speech_s)
+    return out
+
+
+def _finalize(ctx: "ServerContext", job: Enrollment, ref: ReferenceAudio, fit_future: Future) -> None:
+    """Runs when the fit resolves (on a pool thread, or at once on a cache hit)."""
+    cloner = ctx.cloner
+    try:
+        fit = fit_future.result()
+        cloner.save(cloner.record(job.id, job.name, job.description, ref, fit))
+        ctx.enrollments.pop(job.id, None)
+        job.status = "ready"
+    except BaseException as exc:
+        job.status = "failed"
+        job.error = (exc.to_dict()["error"] if isinstance(exc, EmotivoiceError)
+                     else {"code": "enrollment_failed", "message": f"{type(exc).__name__}: {exc}"})
+        ctx.engine.voices.set_pending(job.id, False)
+    finally:
+        job.done.set_result(None)
+
+
+async def create_voice(request: Request) -> Response:
+    ctx: "ServerContext" = request.app.state.ctx
+    cloner = cloner_of(ctx)
+    t0 = time.perf_counter()
+    texts, files = await read_form(request, ctx)
+    unknown = sorted(set(texts) - {"name", "description"}) + sorted(set(files) - {"file"})
+    if unknown:
+        raise MalformedRequest(f"unknown form field(s) {', '.join(unknown)}; send file, name, description",
+                               code="invalid_request")
+    if "file" not in files:
+        raise MalformedRequest("the form needs a 'file' part with the reference audio", code="missing_file")
+    voice_id = voice_id_for(texts.get("name", ""))
+    description = check_description(texts.get("description"))
+    ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, files["file"])
+
+    existing = cloner.registry.get(voice_id)
+    if existing is not None:
+        if existing.audio_sha256 == ref.sha256:  # the same enrollment again: idempotent
+            return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), existing), status_code=200)
+        raise VoiceConflict(f"a voice named {voice_id!r} already exists with other audio; choose another name "
+                            "or DELETE it first", code="voice_exists")
+    if voice_id in ctx.engine.voices:
+        raise VoiceConflict(f"{voice_id!r} is a built-in voice; choose another name", code="voice_exists")
+    job = ctx.enrollments.get(voice_id)
+    if job is not None and job.status == "pending" and job.audio_sha256 != ref.sha256:
+        raise VoiceConflict(f"voice {voice_id!r} is being enrolled from other audio", code="voice_pending")
+    if job is None or job.status == "failed":
+        job = Enrollment(voice_id, texts["name"], description, ref.sha256)
+        ctx.enrollments[voice_id] = job
+        ctx.engine.voices.set_pending(voice_id, True)
+        try:
+            fit_future = cloner.fit(ref, run=ctx.run_fit)
+        except BaseException:
+            ctx.enrollments.pop(voice_id, None)
+            ctx.engine.voices.set_pending(voice_id, False)
+            raise
+        fit_future.add_done_callback(lambda f: _finalize(ctx, job, ref, f))
+    try:
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.done)), ctx.config.enroll_wait_s)
+    except asyncio.TimeoutError:
+        return JSONResponse(job.to_json(), status_code=202, headers={"Location": f"/v1/voices/{voice_id}"})
+    if job.status == "failed":
+        ctx.enrollments.pop(voice_id, None)
+        raise _error_from(job.error)
+    enrolled = cloner.registry.get(voice_id)
+    ctx.metrics.enroll_seconds.observe(time.perf_counter() - t0)
+    return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), enrolled), status_code=201,
+                        headers={"Location": f"/v1/voices/{voice_id}"})
+
+
+def _error_from(error: dict[str, str]) -> EmotivoiceError:
+    from .. import errors
+
+    for cls in (errors.InvalidAudio, errors.Overloaded, errors.DeadlineExceeded):
+        if error["code"] == cls.code or (cls is errors.InvalidAudio and error["code"].startswith("audio_")):
+            return cls(error["message"], code=error["code"])
+    return EmotivoiceError(error["message"], code=error["code"])
+
+
+async def list_voices(request: Request) -> Response:
+    ctx: "ServerContext" = request.app.state.ctx
+    aliases: dict[str, list[str]] = {}
+    for alias, target in sorted(ctx.config.voice_aliases.items()):
+        aliases.setdefault(target, []).append(alias)
+    registry = ctx.cloner.registry if ctx.cloner else None
+    data = [{**voice_json(v, registry.get(v.id) if registry else None), "aliases": aliases.get(v.id, [])}
+            for v in ctx.engine.voices]
+    data += [job.to_json() for job in sorted(ctx.enrollments.values(), key=lambda j: j.id)]
+    return JSONResponse({"object": "list", "data": data})
+
+
+async def get_voice(request: Request) -> Response:
+    ctx: "ServerContext" = request.app.state.ctx
+    voice_id = request.path_params["voice_id"]
+    job = ctx.enrollments.get(voice_id)
+    if job is not None:
+        return JSONResponse(job.to_json())
+    if voice_id not in ctx.engine.voices:
+        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.engine.voices.ids())}",
+                       code="unknown_voice")
+    registry = ctx.cloner.registry if ctx.cloner else None
+    return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), registry.get(voice_id) if registry else None))
+
+
+async def delete_voice(request: Request) -> Response:
+    ctx: "ServerContext" = request.app.state.ctx
+    voice_id = request.path_params["voice_id"]
+    job = ctx.enrollments.get(voice_id)
+    if job is not None and job.status == "pending":
+        raise VoiceConflict(f"voice {voice_id!r} is still being enrolled; delete it when it is ready",
+                            code="voice_pending")
+    if job is not None:  # a failed enrollment: forget it
+        ctx.enrollments.pop(voice_id, None)
+        return Response(status_code=204)
+    if ctx.cloner is not None and voice_id in ctx.cloner.registry:
+        ctx.cloner.delete(voice_id)
+        return Response(status_code=204)
+    if voice_id in ctx.engine.voices:
+        raise VoiceConflict(f"{voice_id!r} is a built-in voice and cannot be deleted", code="voice_builtin")
+    raise NotFound(f"no voice {voice_id!r}", code="unknown_voice")
+
+
+def fit_runner(ctx: "ServerContext"):
+    """Fits run on the inference pool, one candidate per step, under the same admission control."""
+    def run(steps):
+        return ctx.pool.submit_steps(steps, CancelToken())
+    return run
