@@ -1,4 +1,5 @@
-"""``python -m bench engine [--repeats N] [--sentences N]`` | ``python -m bench server [--runs N] [--requests N]``"""
+"""``python -m bench engine [--repeats N] [--sentences N]`` | ``python -m bench server [--runs N] [--requests N]``
+| ``python -m bench clone [--speakers N]``"""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from . import engine_bench, server_bench
+from . import clone_bench, engine_bench, server_bench
 from .machine import describe
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -21,9 +22,13 @@ def main() -> None:
     p = sub.add_parser("server", help="serve: exec -> port -> ready, cold first request, warm latency and TTFA")
     p.add_argument("--runs", type=int, default=3, help="fresh server processes for the start-up numbers")
     p.add_argument("--requests", type=int, default=12, help="requests per warm measurement")
+    p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
+    p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     args = parser.parse_args()
     if args.scenario == "engine":
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
+    elif args.scenario == "clone":
+        results, module = clone_bench.run(args.speakers), clone_bench
     else:
         results, module = server_bench.run(args.runs, args.requests), server_bench
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),

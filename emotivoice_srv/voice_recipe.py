@@ -21,6 +21,8 @@ ENGLISH_PROSODY = {
 }
 """Prosody halves that read English most clearly (picked by measured Whisper WER)."""
 ENGLISH_SPEED = {"female": 0.85, "male": 0.9}
+ENGLISH_TIMBRE = {"female": "jf_gongitsune", "male": "jm_kumo"}
+"""The stock timbre of each register's built-in English voice (a fit's first candidate)."""
 
 
 @dataclass(frozen=True)

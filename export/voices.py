@@ -6,13 +6,21 @@ speakers; the blends below were picked by measured Whisper WER on English senten
 """
 from __future__ import annotations
 
-from emotivoice_srv.voice_recipe import ENGLISH_PROSODY, ENGLISH_SPEED, PROSODY, TIMBRE, VoiceRecipe, blend
+from emotivoice_srv.voice_recipe import (
+    ENGLISH_PROSODY,
+    ENGLISH_SPEED,
+    ENGLISH_TIMBRE,
+    PROSODY,
+    TIMBRE,
+    VoiceRecipe,
+    blend,
+)
 
 __all__ = ["PROSODY", "RECIPES", "TIMBRE", "VoiceRecipe", "blend"]
 
 RECIPES = (
-    VoiceRecipe("en_female_1", "female", timbre={"jf_gongitsune": 1.0}, prosody=ENGLISH_PROSODY["female"],
+    VoiceRecipe("en_female_1", "female", timbre={ENGLISH_TIMBRE["female"]: 1.0}, prosody=ENGLISH_PROSODY["female"],
                 speed=ENGLISH_SPEED["female"]),
-    VoiceRecipe("en_male_1", "male", timbre={"jm_kumo": 1.0}, prosody=ENGLISH_PROSODY["male"],
+    VoiceRecipe("en_male_1", "male", timbre={ENGLISH_TIMBRE["male"]: 1.0}, prosody=ENGLISH_PROSODY["male"],
                 speed=ENGLISH_SPEED["male"]),
 )

@@ -30,6 +30,24 @@ def engine(bundle_dir):
     return Engine.load(EngineConfig(bundle_dir=bundle_dir, device="cpu", threads=2))
 
 
+REFERENCE_TEXT = ("The old lighthouse keeper climbed the stairs every evening. "
+                  "He said the sea was calm, but the wind would change before morning.")
+
+
+@pytest.fixture(scope="session")
+def reference_wav(engine) -> bytes:
+    """About 8 s of real speech (a built-in voice shifted down 2 semitones) as 24 kHz 16-bit WAV bytes:
+    reference audio for cloning tests that needs no download."""
+    import io
+
+    import soundfile as sf
+
+    audio = engine.synthesize(REFERENCE_TEXT, voice="en_male_1", pitch=-2.0).audio
+    buf = io.BytesIO()
+    sf.write(buf, audio, engine.sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="session")
 def eval_sentences() -> list[str]:
     path = SHARED / "eval" / "sentences_en.txt"

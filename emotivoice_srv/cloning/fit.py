@@ -25,7 +25,7 @@ import numpy as np
 from ..prosody import apply_durations, expand, parse_emotion, resolve_prosody
 from ..prosody.transform import apply_f0
 from ..voices import Voice
-from ..voice_recipe import ENGLISH_PROSODY, ENGLISH_SPEED, PROSODY, TIMBRE, VoiceRecipe
+from ..voice_recipe import ENGLISH_PROSODY, ENGLISH_SPEED, ENGLISH_TIMBRE, PROSODY, TIMBRE, VoiceRecipe
 
 FIT_VERSION = "1"
 PROBE_TEXTS = ("Please call Stella soon.", "We walked home along the river.")
@@ -37,7 +37,8 @@ PITCH_LIMIT_ST = 12.0
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Search budget and shape. ``evaluations`` and ``time_budget_s`` both bound the refinement."""
+    """Search budget and shape. ``time_budget_s`` bounds the whole search (at least one candidate is
+    always scored, the best-matching stock timbre first); ``evaluations`` bounds the refinement."""
 
     evaluations: int = 12
     time_budget_s: float = 8.0
@@ -58,18 +59,21 @@ class FitResult:
     evaluations: int
     seconds: float
     history: tuple[float, ...] = field(default=())
+    initial_pitch: float = 0.0
+    """The analytic F0-matched pitch the search started from."""
 
     def to_dict(self) -> dict:
         return {"recipe": self.recipe.to_dict(), "gender": self.recipe.gender,
                 "similarity": round(self.similarity, 4), "reference_f0_hz": round(self.reference_f0_hz, 1),
                 "evaluations": self.evaluations, "seconds": round(self.seconds, 3),
-                "history": [round(h, 4) for h in self.history]}
+                "history": [round(h, 4) for h in self.history], "initial_pitch": round(self.initial_pitch, 3)}
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "FitResult":
         recipe = VoiceRecipe.from_dict("", str(raw["gender"]), raw["recipe"])
         return cls(recipe, float(raw["similarity"]), float(raw["reference_f0_hz"]), int(raw["evaluations"]),
-                   float(raw["seconds"]), tuple(float(h) for h in raw.get("history", ())))
+                   float(raw["seconds"]), tuple(float(h) for h in raw.get("history", ())),
+                   float(raw.get("initial_pitch", 0.0)))
 
 
 class ProbeRenderer:
@@ -134,12 +138,19 @@ def fit_steps(engine, embed: Callable[[np.ndarray, int], np.ndarray], reference:
         return sim
 
     candidates: dict[tuple[tuple[str, float], ...], float] = {}
-    for name in sorted(n for n in timbres if stock[n].gender == gender) or sorted(timbres):
+    def out_of_time() -> bool:
+        return bool(history) and time.perf_counter() - t0 > config.time_budget_s
+
+    same_register = sorted(n for n in timbres if stock[n].gender == gender) or sorted(timbres)
+    first = ENGLISH_TIMBRE[gender]
+    for name in ([first] if first in timbres else []) + [n for n in same_register if n != first]:
+        if out_of_time():
+            break
         candidates[((name, 1.0),)] = score(timbres[name], pitch0)
         yield 0.0
     ranked = sorted(candidates, key=candidates.get, reverse=True)
     second = ranked[1][0][0] if len(ranked) > 1 else next(iter(ENGLISH_PROSODY["female"]))
-    if config.blend_top2 and second != ranked[0][0][0]:
+    if config.blend_top2 and second != ranked[0][0][0] and not out_of_time():
         pair = ((ranked[0][0][0], 0.5), (second, 0.5))
         candidates[pair] = score(_mix_table(timbres, dict(pair)), pitch0)
         yield 0.0
@@ -150,7 +161,7 @@ def fit_steps(engine, embed: Callable[[np.ndarray, int], np.ndarray], reference:
     offset, pitch, sigma = np.zeros(base.shape[1], np.float32), pitch0, config.step
     best_fit = best_sim
     for _ in range(config.evaluations):
-        if time.perf_counter() - t0 > config.time_budget_s:
+        if out_of_time():
             break
         trial = offset + (sigma * spread * rng.standard_normal(offset.size)).astype(np.float32)
         trial_pitch = float(np.clip(pitch + sigma / config.step * config.pitch_step_st * rng.standard_normal(),
@@ -165,4 +176,5 @@ def fit_steps(engine, embed: Callable[[np.ndarray, int], np.ndarray], reference:
 
     recipe = VoiceRecipe("", gender, base_mix, prosody_mix, speed, round(pitch, 3),
                          tuple(float(x) for x in offset) if np.any(offset) else ())
-    return FitResult(recipe, best_sim, reference_f0_hz, len(history), time.perf_counter() - t0, tuple(history))
+    return FitResult(recipe, best_sim, reference_f0_hz, len(history), time.perf_counter() - t0, tuple(history),
+                     pitch0)

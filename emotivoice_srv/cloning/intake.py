@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,8 +81,9 @@ def decode(data: bytes, limits: IntakeLimits) -> tuple[np.ndarray, int, int, str
     except InvalidAudio:
         raise
     except Exception as exc:  # libsndfile raises several types for garbage input
-        raise InvalidAudio("the reference audio cannot be decoded (send WAV, FLAC, OGG or MP3): "
-                           f"{str(exc).strip() or type(exc).__name__}", code="audio_unreadable") from None
+        reason = re.sub(r"^Error opening <[^>]*>: ", "", str(exc).strip()) or type(exc).__name__
+        raise InvalidAudio(f"the reference audio cannot be decoded (send WAV, FLAC, OGG or MP3): {reason}",
+                           code="audio_unreadable") from None
     if audio.shape[0] == 0:
         raise InvalidAudio("the reference audio has no samples", code="audio_empty")
     return audio, int(rate), int(audio.shape[1]), str(info.format)

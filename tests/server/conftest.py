@@ -33,6 +33,8 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
+        if "--cache-dir" not in args:  # a fresh voice registry and fit cache unless the test shares one
+            args = (*args, "--cache-dir", str(log_dir / f"cache-{self.port}"))
         cmd = [sys.executable, "-m", "emotivoice_srv", "serve", "--bundle", str(bundle_dir), "--host", "127.0.0.1",
                "--port", str(self.port), "--device", "cpu", "--threads", "2", *args]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("EMOTIVOICE_")}
