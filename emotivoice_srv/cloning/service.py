@@ -132,17 +132,19 @@ class VoiceCloner:
                                      seed=seed))
 
     def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> "Future[FitResult]":
-        """The fit for this audio: cached, joined if already running, or started with ``run``."""
-        cached = self.lookup(ref)
-        if cached is not None:
-            done: Future = Future()
-            done.set_result(cached)
-            return done
+        """The fit for this audio: joined if already running, else cached, else started with ``run``.
+        Both checks happen under one lock, and a finished fit is cached before it leaves the in-flight
+        table, so one audio is never fitted twice at once."""
         key = self.key(ref)
         with self._lock:
             running = self._inflight.get(str(key))
             if running is not None:
                 return running
+            cached = self.lookup(ref)
+            if cached is not None:
+                done: Future = Future()
+                done.set_result(cached)
+                return done
             shared: Future = Future()
             self._inflight[str(key)] = shared
         try:

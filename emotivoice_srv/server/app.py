@@ -128,8 +128,6 @@ class ServerContext:
                     job = self.pool.submit_steps(whole_steps(self.engine, req), CancelToken(), admit=False,
                                                  background=True)
                     await asyncio.wrap_future(job)
-            if self.cloner is not None:  # audio front-end imports and the encoder's first run
-                await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
         except Exception as exc:  # the server stays up and says why it is not ready
             log.exception("warm-up failed")
             self.lifecycle.warmup_failed(f"{type(exc).__name__}: {exc}")
@@ -140,6 +138,11 @@ class ServerContext:
         self.metrics.tier_ready.labels(routes.TIER).set(1)
         log.info("ready", extra={"warmup_s": seconds,
                                  "since_start_s": round(time.monotonic() - self.lifecycle.started_at, 3)})
+        if self.cloner is not None:  # audio front-end imports + the encoder's first run; readiness does not wait
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
+            except Exception:
+                log.exception("cloning warm-up failed (the first enrollment will pay the import cost)")
 
     async def heartbeat(self, period: float = 0.25) -> None:
         """Measure event-loop delay: a sleep that wakes late means the loop is blocked."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -122,7 +122,8 @@ def _finalize(ctx: "ServerContext", job: Enrollment, ref: ReferenceAudio, fit_fu
     cloner = ctx.cloner
     try:
         fit = fit_future.result()
-        cloner.save(cloner.record(job.id, job.name, job.description, ref, fit))
+        # the voice keeps the creation time its 202/201 answer reported, however long the fit took
+        cloner.save(replace(cloner.record(job.id, job.name, job.description, ref, fit), created=job.created))
         ctx.enrollments.pop(job.id, None)
         job.status = "ready"
     except BaseException as exc:
