@@ -45,7 +45,6 @@ def run(speakers: int | None = None) -> dict:
     import soundfile as sf
 
     from emotivoice_srv.cloning import CloningConfig, IntakeLimits, VoiceCloner
-    from emotivoice_srv.cloning.fit import FitConfig
     from emotivoice_srv.engine import Engine, EngineConfig
     from emotivoice_srv.paths import default_cache_dir
     from emotivoice_srv.quality.asr import Transcriber

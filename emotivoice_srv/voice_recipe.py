@@ -7,8 +7,9 @@ described by a few numbers over licensed packs and can be rebuilt exactly from t
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class VoiceRecipe:
 
     @property
     def description(self) -> str:
-        fmt = lambda mix: " + ".join(f"{w:g}×{k}" for k, w in mix.items())  # noqa: E731
+        fmt = lambda mix: " + ".join(f"{w:g}×{k}" for k, w in mix.items())
         rate = f"; rate {self.speed:g}" if self.speed != 1.0 else ""
         return f"English blend: timbre {fmt(self.timbre)}; prosody {fmt(self.prosody)}{rate}"
 
@@ -52,7 +53,7 @@ class VoiceRecipe:
                 "pitch": self.pitch, "timbre_offset": [round(float(x), 6) for x in self.timbre_offset]}
 
     @classmethod
-    def from_dict(cls, voice_id: str, gender: str, raw: Mapping[str, Any]) -> "VoiceRecipe":
+    def from_dict(cls, voice_id: str, gender: str, raw: Mapping[str, Any]) -> VoiceRecipe:
         offset = tuple(float(x) for x in raw.get("timbre_offset", ()))
         if offset and len(offset) != TIMBRE.stop - TIMBRE.start:
             raise ValueError(f"timbre_offset must have 128 numbers, got {len(offset)}")

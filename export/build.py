@@ -30,16 +30,15 @@ from emotivoice_srv.bundle import (
     sha256_file,
     verify_files,
 )
-from emotivoice_srv.errors import BundleError, InvalidInput
-
-from .sources import VOICE_GENDERS, frontend_provenance, load_kokoro_source
-from .split import split_stages
 from emotivoice_srv.cloning.service import STOCK_SOURCE
+from emotivoice_srv.errors import BundleError, InvalidInput
 
 from .cloned_voices import cloned_tables
 from .cloned_voices import provenance as cloned_provenance
+from .sources import VOICE_GENDERS, frontend_provenance, load_kokoro_source
 from .speaker import BUNDLE_FILE as SPEAKER_FILE
 from .speaker import speaker_encoder_source
+from .split import split_stages
 from .voices import RECIPES, blend
 
 log = logging.getLogger("emotivoice_srv.export")

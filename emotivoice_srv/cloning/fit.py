@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Mapping
 
 import numpy as np
 
 from ..prosody import apply_durations, expand, parse_emotion, resolve_prosody
 from ..prosody.transform import apply_f0
-from ..voices import Voice
 from ..voice_recipe import ENGLISH_PROSODY, ENGLISH_SPEED, ENGLISH_TIMBRE, PROSODY, TIMBRE, VoiceRecipe
+from ..voices import Voice
 
 FIT_VERSION = "1"
 PROBE_TEXTS = ("Please call Stella soon.", "We walked home along the river.")
@@ -69,7 +69,7 @@ class FitResult:
                 "history": [round(h, 4) for h in self.history], "initial_pitch": round(self.initial_pitch, 3)}
 
     @classmethod
-    def from_dict(cls, raw: Mapping) -> "FitResult":
+    def from_dict(cls, raw: Mapping) -> FitResult:
         recipe = VoiceRecipe.from_dict("", str(raw["gender"]), raw["recipe"])
         return cls(recipe, float(raw["similarity"]), float(raw["reference_f0_hz"]), int(raw["evaluations"]),
                    float(raw["seconds"]), tuple(float(h) for h in raw.get("history", ())),

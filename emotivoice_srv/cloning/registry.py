@@ -72,7 +72,7 @@ class EnrolledVoice:
                 "speech_s": self.speech_s, "similarity": self.similarity, "fit_version": self.fit_version}
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "EnrolledVoice":
+    def from_dict(cls, raw: dict[str, Any]) -> EnrolledVoice:
         voice_id = str(raw["id"])
         if not ID_PATTERN.match(voice_id):
             raise ValueError(f"bad voice id {voice_id!r}")

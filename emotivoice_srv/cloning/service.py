@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, Iterator
 
 import numpy as np
 
-from ..errors import Unavailable, InvalidAudio
+from ..errors import InvalidAudio, Unavailable
 from ..voice_recipe import blend
 from ..voices import Voice
 from .cache import CacheKey, FitCache
@@ -31,7 +31,7 @@ ENCODER_ROLE = "speaker_encoder"
 Runner = Callable[[Iterator[float]], "Future[FitResult]"]
 
 
-def run_inline(steps: Iterator[float]) -> "Future[FitResult]":
+def run_inline(steps: Iterator[float]) -> Future[FitResult]:
     """Run a step generator on the calling thread (CLI, tests)."""
     future: Future = Future()
     try:
@@ -131,7 +131,7 @@ class VoiceCloner:
         return (yield from fit_steps(self.engine, self.encoder.embed, embedding, f0, self.stock, self.config.fit,
                                      seed=seed))
 
-    def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> "Future[FitResult]":
+    def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> Future[FitResult]:
         """The fit for this audio: joined if already running, else cached, else started with ``run``.
         Both checks happen under one lock, and a finished fit is cached before it leaves the in-flight
         table, so one audio is never fitted twice at once."""

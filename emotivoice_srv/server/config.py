@@ -44,7 +44,7 @@ class ServerConfig:
         return 4 * self.workers if self.queue_size is None else self.queue_size
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
+    def from_args(cls, args: argparse.Namespace) -> ServerConfig:
         return cls(
             host=args.host, port=args.port, workers=args.workers or default_workers(), queue_size=args.queue_size,
             request_timeout_s=args.request_timeout, max_body_bytes=args.max_body_bytes,

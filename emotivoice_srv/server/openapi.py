@@ -18,11 +18,12 @@ _ERRORS = {
     "400": "Body is not valid JSON (invalid_json)",
     "401": "Missing or wrong API key (unauthorized), when API keys are configured",
     "404": "Unknown voice (unknown_voice)",
-    "413": "Body or text over the limit (body_too_large, text_too_long)",
+    "409": "Voice name taken (voice_exists), voice still enrolling (voice_pending), built-in (voice_builtin)",
+    "413": "Body, text or upload over the limit (body_too_large, text_too_long, audio_too_large)",
     "422": "Invalid field, range, emotion, format or model (invalid_request, *_out_of_range, unknown_emotion, "
            "unknown_format, model_not_found, ...)",
     "429": "Workers and queue full (overloaded); see Retry-After",
-    "503": "Shutting down (draining)",
+    "503": "Shutting down (draining); cloning_unavailable when the bundle has no speaker encoder",
     "504": "Deadline passed (deadline_exceeded)",
 }
 
@@ -53,8 +54,17 @@ def _get(summary: str, schema: dict | None = None, *, probe: bool = False) -> di
     return {"get": {"summary": summary, "responses": responses}}
 
 
-def build_openapi(ctx: "ServerContext") -> dict:
-    synth_errors = _errors("400", "401", "404", "413", "422", "429", "503", "504")
+def build_openapi(ctx: ServerContext) -> dict:
+    synth_errors = _errors("400", "401", "404", "409", "413", "422", "429", "503", "504")
+    upload = {"type": "object", "required": ["file", "name"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "WAV/FLAC/OGG/MP3, 3-30 s of speech"},
+        "name": {"type": "string", "maxLength": 64, "description": "Display name; the id is derived from it"},
+        "description": {"type": "string", "maxLength": 500}}}
+    inline = {"type": "object", "required": ["text", "reference_audio"], "properties": {
+        **{k: v for k, v in object_schema(ctx.tts_fields)["properties"].items() if k != "voice"},
+        "reference_audio": {"type": "string", "format": "binary",
+                            "description": "Clone this speaker inline (cached like POST /v1/voices)"}}}
+    voice_id = [{"name": "voice_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     auth = [{"bearer": []}] if ctx.config.api_keys else []
     doc = {
         "openapi": "3.1.0",
@@ -69,19 +79,27 @@ def build_openapi(ctx: "ServerContext") -> dict:
         "paths": {
             "/v1/tts": {"post": {
                 "summary": "Synthesize text with a voice and an emotion", "security": auth,
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/TtsRequest"}}}},
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/TtsRequest"}},
+                    "multipart/form-data": {"schema": inline}}},
                 "responses": {**_audio_response(), **synth_errors}}},
             "/v1/audio/speech": {"post": {
                 "summary": "OpenAI-compatible speech endpoint", "security": auth,
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/SpeechRequest"}}}},
                 "responses": {**_audio_response(), **synth_errors}}},
-            "/v1/voices": _get("List voices"),
+            "/v1/voices": {**_get("List voices (built-in, enrolled, pending/failed enrollments)"), "post": {
+                "summary": "Enroll (clone) a voice from reference audio", "security": auth,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload}}},
+                "responses": {"201": _json({"type": "object"}, "The new voice (status ready)"),
+                              "200": _json({"type": "object"}, "Same name and audio again: the existing voice"),
+                              "202": _json({"type": "object"}, "Still fitting: status pending; poll Location"),
+                              **_errors("400", "401", "409", "413", "422", "429", "503")}}},
             "/v1/voices/{voice_id}": {"get": {
-                "summary": "One voice", "parameters": [{"name": "voice_id", "in": "path", "required": True,
-                                                        "schema": {"type": "string"}}],
-                "responses": {"200": _json({"type": "object"}, "The voice"), **_errors("404")}}},
+                "summary": "One voice (status pending | ready | failed)", "parameters": voice_id,
+                "responses": {"200": _json({"type": "object"}, "The voice"), **_errors("404")}},
+                "delete": {"summary": "Delete an enrolled voice", "parameters": voice_id, "security": auth,
+                           "responses": {"204": {"description": "Deleted"}, **_errors("404", "409")}}},
             "/v1/emotions": _get("List emotions with their prosody presets"),
             "/v1/models": _get("Models: bundle name, version, precision, provider, tier states"),
             "/livez": _get("Process alive and event loop responsive", probe=True),

@@ -21,9 +21,10 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import DeadlineExceeded, Overloaded
 
@@ -137,7 +138,7 @@ class InferencePool:
         return max(1, min(60, math.ceil(self._admitted / self.workers * self._mean_job_s)))
 
     # -- submitting ----------------------------------------------------------------------------
-    def submit(self, fn: Callable[[CancelToken], T], token: CancelToken, *, admit: bool = True) -> "Future[T]":
+    def submit(self, fn: Callable[[CancelToken], T], token: CancelToken, *, admit: bool = True) -> Future[T]:
         """Run ``fn(token)`` as a single step."""
         return self.submit_steps(_one_step(fn, token), token, admit=admit)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -32,7 +33,7 @@ class ClientGone(Exception):
     """The client disconnected before its audio was ready; the work was cancelled."""
 
 
-def _ctx(request: Request) -> "ServerContext":
+def _ctx(request: Request) -> ServerContext:
     return request.app.state.ctx
 
 
@@ -162,7 +163,7 @@ async def tts(request: Request) -> Response:
     return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts")
 
 
-async def _tts_with_reference(request: Request, ctx: "ServerContext") -> Response:
+async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
     """Inline cloning: the same fields as JSON, as form fields, plus a ``reference_audio`` file."""
     texts, files = await read_form(request, ctx)
     extra = sorted(set(files) - {"reference_audio"})

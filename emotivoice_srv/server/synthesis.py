@@ -8,8 +8,8 @@ Nothing runs until the pool calls ``next()``, so creating a job on the event loo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Callable, Generator, Iterator
 
 import numpy as np
 

@@ -54,14 +54,14 @@ class Enrollment:
         return out
 
 
-def cloner_of(ctx: "ServerContext"):
+def cloner_of(ctx: ServerContext):
     if ctx.cloner is None:
         raise Unavailable(f"voice cloning is unavailable: {ctx.cloning_error}", code="cloning_unavailable",
                           retry_after=3600)
     return ctx.cloner
 
 
-async def read_form(request: Request, ctx: "ServerContext") -> tuple[dict[str, str], dict[str, bytes]]:
+async def read_form(request: Request, ctx: ServerContext) -> tuple[dict[str, str], dict[str, bytes]]:
     """(text fields, file fields) of a multipart body no bigger than the upload limit (413 above;
     the rest of an oversized body is read and dropped, not stored, so the client sees the answer)."""
     if not request.headers.get("content-type", "").startswith(MULTIPART):
@@ -92,7 +92,7 @@ async def read_form(request: Request, ctx: "ServerContext") -> tuple[dict[str, s
     return texts, files
 
 
-async def reference_fit(request: Request, ctx: "ServerContext", data: bytes):
+async def reference_fit(request: Request, ctx: ServerContext, data: bytes):
     """Intake + fit (cached or computed) for inline cloning; bounded by the request's deadline."""
     cloner = cloner_of(ctx)
     ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, data)
@@ -117,7 +117,7 @@ def voice_json(voice, enrolled=None) -> dict[str, Any]:
     return out
 
 
-def _finalize(ctx: "ServerContext", job: Enrollment, ref: ReferenceAudio, fit_future: Future) -> None:
+def _finalize(ctx: ServerContext, job: Enrollment, ref: ReferenceAudio, fit_future: Future) -> None:
     """Runs when the fit resolves (on a pool thread, or at once on a cache hit)."""
     cloner = ctx.cloner
     try:
@@ -136,7 +136,7 @@ def _finalize(ctx: "ServerContext", job: Enrollment, ref: ReferenceAudio, fit_fu
 
 
 async def create_voice(request: Request) -> Response:
-    ctx: "ServerContext" = request.app.state.ctx
+    ctx: ServerContext = request.app.state.ctx
     cloner = cloner_of(ctx)
     t0 = time.perf_counter()
     texts, files = await read_form(request, ctx)
@@ -195,7 +195,7 @@ def _error_from(error: dict[str, str]) -> EmotivoiceError:
 
 
 async def list_voices(request: Request) -> Response:
-    ctx: "ServerContext" = request.app.state.ctx
+    ctx: ServerContext = request.app.state.ctx
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(ctx.config.voice_aliases.items()):
         aliases.setdefault(target, []).append(alias)
@@ -207,7 +207,7 @@ async def list_voices(request: Request) -> Response:
 
 
 async def get_voice(request: Request) -> Response:
-    ctx: "ServerContext" = request.app.state.ctx
+    ctx: ServerContext = request.app.state.ctx
     voice_id = request.path_params["voice_id"]
     job = ctx.enrollments.get(voice_id)
     if job is not None:
@@ -220,7 +220,7 @@ async def get_voice(request: Request) -> Response:
 
 
 async def delete_voice(request: Request) -> Response:
-    ctx: "ServerContext" = request.app.state.ctx
+    ctx: ServerContext = request.app.state.ctx
     voice_id = request.path_params["voice_id"]
     job = ctx.enrollments.get(voice_id)
     if job is not None and job.status == "pending":
@@ -237,7 +237,7 @@ async def delete_voice(request: Request) -> Response:
     raise NotFound(f"no voice {voice_id!r}", code="unknown_voice")
 
 
-def fit_runner(ctx: "ServerContext"):
+def fit_runner(ctx: ServerContext):
     """Fits run on the inference pool, one candidate per step, under the same admission control."""
     def run(steps):
         return ctx.pool.submit_steps(steps, CancelToken())
