@@ -24,11 +24,13 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=12, help="requests per warm measurement")
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
+    p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
     args = parser.parse_args()
     if args.scenario == "engine":
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
     elif args.scenario == "clone":
-        results, module = clone_bench.run(args.speakers), clone_bench
+        results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
+        args.scenario = "clone-timing" if args.timing_only else "clone"
     else:
         results, module = server_bench.run(args.runs, args.requests), server_bench
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),

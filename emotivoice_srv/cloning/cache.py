@@ -63,6 +63,13 @@ class FitCache:
             self._drop(key)
             return None
 
+    def contains(self, key: CacheKey) -> bool:
+        """Whether an entry exists (not verified: ``get`` does that)."""
+        try:
+            return str(key) in self._cache
+        except Exception:  # a broken store reads as absent; get/put will log it
+            return False
+
     def put(self, key: CacheKey, value: dict[str, Any]) -> None:
         payload = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
         self._cache.set(str(key), hashlib.sha256(payload).hexdigest().encode("ascii") + payload)

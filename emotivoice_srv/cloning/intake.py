@@ -120,7 +120,16 @@ def _voiced_fraction(samples: np.ndarray, rate: int) -> float:
     return float(voiced.mean()) if voiced.size else 0.0
 
 
-def prepare(data: bytes, limits: IntakeLimits) -> ReferenceAudio:
+def check_speech(ref: ReferenceAudio) -> None:
+    """Refuse audio that is not speech (the costliest check: a pitch track). Callers may skip it for
+    audio whose hash is already in the fit cache — only speech ever gets there."""
+    voiced = _voiced_fraction(ref.samples, ref.sample_rate)
+    if voiced < MIN_VOICED_FRACTION:
+        raise InvalidAudio(f"the reference does not sound like speech (voiced {voiced:.0%} of the time)",
+                           code="audio_not_speech")
+
+
+def prepare(data: bytes, limits: IntakeLimits, *, speech_check: bool = True) -> ReferenceAudio:
     """Decode, check and normalize an upload (raises InvalidAudio / BodyTooLarge with a reason)."""
     from ..audio.resample import resample
 
@@ -145,10 +154,6 @@ def prepare(data: bytes, limits: IntakeLimits) -> ReferenceAudio:
     if speech_s > limits.max_speech_s:
         raise InvalidAudio(f"the reference has {speech_s:.1f} s of speech; at most {limits.max_speech_s:g} s "
                            "is accepted (send a shorter clip)", code="audio_too_long")
-    voiced = _voiced_fraction(speech, SAMPLE_RATE)
-    if voiced < MIN_VOICED_FRACTION:
-        raise InvalidAudio(f"the reference does not sound like speech (voiced {voiced:.0%} of the time)",
-                           code="audio_not_speech")
     db = _frame_db(speech, int(FRAME_S * SAMPLE_RATE))
     active = db[db >= db.max() - SPEECH_GATE_DB]
     rms_db = 10 * np.log10(np.mean(10 ** (active / 10)))
@@ -159,4 +164,7 @@ def prepare(data: bytes, limits: IntakeLimits) -> ReferenceAudio:
         speech = speech * (0.98 / top)
     pcm = np.clip(np.round(speech * 32768.0), -32768, 32767).astype("<i2")
     digest = hashlib.sha256(b"pcm_s16le/16000/mono\0" + pcm.tobytes()).hexdigest()
-    return ReferenceAudio(pcm.astype(np.float32) / 32768.0, digest, round(speech_s, 3), rate, channels, fmt)
+    ref = ReferenceAudio(pcm.astype(np.float32) / 32768.0, digest, round(speech_s, 3), rate, channels, fmt)
+    if speech_check:
+        check_speech(ref)
+    return ref

@@ -20,7 +20,7 @@ from ..voice_recipe import blend
 from ..voices import Voice
 from .cache import CacheKey, FitCache
 from .fit import FIT_VERSION, FitConfig, FitResult, fit_steps
-from .intake import IntakeLimits, ReferenceAudio, prepare
+from .intake import IntakeLimits, ReferenceAudio, check_speech, prepare
 from .registry import EnrolledVoice, VoiceRegistry, check_description, now_iso
 
 log = logging.getLogger("emotivoice_srv.cloning")
@@ -87,7 +87,11 @@ class VoiceCloner:
 
     # -- pieces -------------------------------------------------------------------------------
     def prepare(self, data: bytes) -> ReferenceAudio:
-        return prepare(data, self.config.limits)
+        """Intake; the speech check is skipped for audio already in the fit cache (a known voice)."""
+        ref = prepare(data, self.config.limits, speech_check=False)
+        if not self.cache.contains(self.key(ref)):
+            check_speech(ref)
+        return ref
 
     def key(self, ref: ReferenceAudio) -> CacheKey:
         return CacheKey(ref.sha256, *self.versions)
