@@ -1,38 +1,81 @@
-"""``python -m bench engine [--repeats N] [--sentences N]`` | ``python -m bench server [--runs N] [--requests N]``
-| ``python -m bench clone [--speakers N]``"""
+"""Benchmarks. Serving: ``python -m bench coldstart|latency|throughput|all`` -> bench/results/<machine>-<date>.json
+and BENCHMARKS.md. Components: ``engine`` (export, sizes, RTF per precision) and ``clone`` (voice cloning)."""
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, engine_bench, server_bench
-from .machine import describe
+from . import clone_bench, engine_bench
+from .machine import describe, machine_tag
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+SERVING = ("coldstart", "latency", "throughput")
+
+
+def _serving(scenarios: tuple[str, ...], args: argparse.Namespace) -> None:
+    from export import build_bundle
+
+    from . import coldstart, importtime, latency, report, throughput
+
+    machine = describe()
+    path = RESULTS / f"{machine_tag(machine)}-{time.strftime('%Y-%m-%d')}.json"
+    merged = json.loads(path.read_text()) if path.exists() else {"machine": machine, "scenarios": {}}
+    merged["machine"] = machine
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "kokoro-82m"
+        precisions = ("int8", "fp32") if "latency" in scenarios else ("int8",)
+        build_bundle(bundle, precisions, progress=False)
+        for name in scenarios:
+            t0 = time.monotonic()
+            if name == "coldstart":
+                result = coldstart.run(bundle, args.runs)
+                result["importtime"] = importtime.audit()
+            elif name == "latency":
+                result = latency.run(bundle, args.requests)
+            else:
+                result = throughput.run(bundle)
+            result["bench_seconds"] = round(time.monotonic() - t0, 1)
+            result["command"] = f"python -m bench {name}"
+            merged["scenarios"][name] = {"date": time.strftime("%Y-%m-%d %H:%M"), **result}
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(merged, indent=2) + "\n")
+            print(f"{name}: done in {result['bench_seconds']} s -> {path}", flush=True)
+    text = report.benchmarks_md(sorted(RESULTS.glob("*-20??-??-??.json")))
+    (ROOT.parent / "BENCHMARKS.md").write_text(text)
+    print(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="scenario", required=True)
+    for name, help_ in (("coldstart", "exec -> port -> startupz -> readyz, cold TTFA; lazy, floor and peer "
+                                      "baselines in the same run"),
+                        ("latency", "warm latency/TTFA short/medium/long, RTF per precision, peer warm"),
+                        ("throughput", "concurrency 1/2/4/8: req/s, audio-s/s, p50/p95/p99, errors, RSS; "
+                                       "overload burst"),
+                        ("all", "coldstart, latency and throughput")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--runs", type=int, default=5, help="fresh processes per system (coldstart)")
+        p.add_argument("--requests", type=int, default=8, help="requests per measurement (latency)")
     p = sub.add_parser("engine", help="export time, bundle sizes, session creation, RTF per precision")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sentences", type=int, default=10)
-    p = sub.add_parser("server", help="serve: exec -> port -> ready, cold first request, warm latency and TTFA")
-    p.add_argument("--runs", type=int, default=3, help="fresh server processes for the start-up numbers")
-    p.add_argument("--requests", type=int, default=12, help="requests per warm measurement")
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
     args = parser.parse_args()
+    if args.scenario in (*SERVING, "all"):
+        _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
+        return
     if args.scenario == "engine":
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
-    elif args.scenario == "clone":
+    else:
         results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
         args.scenario = "clone-timing" if args.timing_only else "clone"
-    else:
-        results, module = server_bench.run(args.runs, args.requests), server_bench
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
               "results": results}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,29 @@ def describe() -> dict:
         pass
     import onnxruntime as ort
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "gpu": None,
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem_gib, "gpu": _gpu(),
             "python": platform.python_version(), "onnxruntime": ort.__version__,
             "providers": ort.get_available_providers()}
+
+
+def _gpu() -> str | None:
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def machine_tag(machine: dict) -> str:
+    """A short file-name tag: cpu2, or the GPU's model (h100, h200) when there is one."""
+    gpu = (machine.get("gpu") or "").lower()
+    for name in ("h200", "h100", "a100", "l4", "t4"):
+        if name in gpu:
+            return name
+    return f"cpu{machine['cores']}"

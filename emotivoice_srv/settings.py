@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ SERVER = [
     Option("--cors-origins", "EMOTIVOICE_CORS_ORIGINS", parse_list, (),
            "origins allowed by CORS, comma-separated ('*' for any); empty disables CORS"),
     Option("--warmup", "EMOTIVOICE_WARMUP", parse_bool, True,
-           "run warm-up syntheses before /readyz reports ready"),
+           "run warm-up syntheses before the tier reports ready (on CUDA; a CPU tier has no first-run cost)"),
     Option("--warmup-delay", "EMOTIVOICE_WARMUP_DELAY", _non_negative_float, 0.0,
            "artificial pause in seconds before the warm-up (to observe /readyz=503 in tests)"),
     Option("--drain-grace", "EMOTIVOICE_DRAIN_GRACE", _non_negative_float, 30.0,
@@ -197,6 +198,21 @@ SERVER = [
            "on SIGTERM: keep answering (readyz=503) at least this long so load balancers notice"),
     Option("--enroll-wait", "EMOTIVOICE_ENROLL_WAIT", _non_negative_float, 20.0,
            "seconds POST /v1/voices waits for a fit before answering 202 (the job goes on)"),
+    Option("--fallback-bundle", "EMOTIVOICE_FALLBACK_BUNDLE", str, None,
+           "bundle directory of a fallback tier that opens the port and answers while main loads/warms "
+           "('main': the main bundle itself, e.g. its int8 CPU graphs while fp16 CUDA main warms; "
+           "default: no fallback, main loads before the port opens)"),
+    Option("--fallback-device", "EMOTIVOICE_FALLBACK_DEVICE", str, "cpu", "fallback tier's device",
+           ("auto", "cpu", "cuda")),
+    Option("--fallback-precision", "EMOTIVOICE_FALLBACK_PRECISION", str, None,
+           "fallback tier's precision (default: the device's)", ("int8", "fp32", "fp16")),
+    Option("--hold-for-main-ms", "EMOTIVOICE_HOLD_FOR_MAIN_MS", _non_negative_int, 0,
+           "a request arriving while main loads/warms waits up to this long for main before the fallback "
+           "serves it"),
+    Option("--ready-on-fallback", "EMOTIVOICE_READY_ON_FALLBACK", parse_bool, False,
+           "/readyz reports ready once the fallback tier is ready (default: only when main is)"),
+    Option("--main-start-delay", "EMOTIVOICE_MAIN_START_DELAY", _non_negative_float, 0.0,
+           "artificial delay in seconds before the main tier loads (drills/tests: a slow model start)"),
     Option("--livez-max-lag", "EMOTIVOICE_LIVEZ_MAX_LAG", _positive_float, 5.0,
            "event-loop lag in seconds above which /livez fails"),
 ]

@@ -41,7 +41,7 @@ class VoiceLibrary:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_bundle(cls, bundle_dir: Path, manifest: Manifest) -> "VoiceLibrary":
+    def from_bundle(cls, bundle_dir: Path, manifest: Manifest) -> VoiceLibrary:
         voices = {}
         for spec in manifest.voices:
             table = np.load(Path(bundle_dir) / spec.file, mmap_mode="r")
@@ -68,6 +68,11 @@ class VoiceLibrary:
         with self._lock:
             self._voices = {**self._voices, voice.id: voice}
             self._pending.discard(voice.id)
+
+    def absorb(self, other: VoiceLibrary) -> None:
+        """Add the voices of ``other`` this library lacks (a second tier's bundle joining the first's)."""
+        with self._lock:
+            self._voices = {**{k: v for k, v in other._voices.items() if k not in self._voices}, **self._voices}
 
     def remove(self, voice_id: str) -> None:
         with self._lock:

@@ -66,8 +66,9 @@ class VoiceCloner:
         if asset is None:
             raise Unavailable("this bundle has no speaker encoder; rebuild it with `emotivoice-srv export "
                               "--force` to enable voice cloning", code="cloning_unavailable")
-        self.encoder = SpeakerEncoder(Path(engine.config.bundle_dir) / asset.file,
-                                      num_threads=engine.config.threads or 2)
+        self._encoder_args = (SpeakerEncoder, Path(engine.config.bundle_dir) / asset.file, engine.config.threads or 2)
+        self._encoder_obj = None
+        self._encoder_lock = threading.Lock()
         self.versions = (asset.sha256[:16], FIT_VERSION, str(manifest.build.get("source_sha256", manifest.version))[:16])
         self.stock = {spec.id: engine.voices.get(spec.id) for spec in manifest.voices
                       if spec.source == STOCK_SOURCE}
@@ -84,6 +85,25 @@ class VoiceCloner:
             except KeyError as exc:
                 log.warning("enrolled voice needs packs this bundle lacks; skipped",
                             extra={"voice": voice.id, "error": str(exc)})
+
+    @property
+    def encoder(self):
+        """The speaker encoder, created on first use (off the server's start-up path: only enrollment
+        needs it; the server creates it right after the port opens, see ``warm``)."""
+        with self._encoder_lock:
+            if self._encoder_obj is None:
+                cls, path, threads = self._encoder_args
+                try:
+                    self._encoder_obj = cls(path, num_threads=threads)
+                except Exception as exc:
+                    log.error("speaker encoder failed to load", extra={"path": str(path), "error": repr(exc)})
+                    raise Unavailable(f"voice cloning is unavailable: the speaker encoder failed to load ({exc})",
+                                      code="cloning_unavailable") from None
+            return self._encoder_obj
+
+    def use_engine(self, engine) -> None:
+        """Render later fits with this engine (the main tier, once it has loaded behind a fallback)."""
+        self.engine = engine
 
     # -- pieces -------------------------------------------------------------------------------
     def prepare(self, data: bytes) -> ReferenceAudio:

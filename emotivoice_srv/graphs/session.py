@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from ..errors import BundleError, InvalidInput
@@ -29,11 +29,10 @@ class RuntimeChoice:
 
 
 def _installed(dist: str) -> bool:
-    try:
-        metadata.version(dist)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
+    """Whether a distribution is installed: its dist-info directory on sys.path (no importlib.metadata,
+    whose import alone costs ~30 ms on the serve path)."""
+    pattern = dist.replace("-", "_") + "-*.dist-info"
+    return any(next(Path(p).glob(pattern), None) is not None for p in sys.path if p and Path(p).is_dir())
 
 
 def check_single_runtime() -> None:

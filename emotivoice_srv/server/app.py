@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
+from ..voices import VoiceLibrary
 from . import routes, voices_api
 from .config import ServerConfig
 from .lifecycle import Lifecycle
@@ -32,6 +34,7 @@ from .openapi import build_openapi
 from .pool import CancelToken, InferencePool
 from .schemas import SynthesisRequest, speech_fields, tts_fields
 from .synthesis import Rendered, whole_steps
+from .tiers import Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
 
@@ -41,15 +44,19 @@ WARMUP_TEXTS = (
     ("Oh, really?", "happy"),
     ("That is wonderful, thank you.", "sad"),
 )
-"""Short requests through every code path (emotion edits, chunking, encoding) for first-run
-allocations. Longer texts are rendered utterance by utterance, so they add no new path; on CPU a
-first synthesis measured no slower than later ones. Each step waits for an idle pool, so real
-requests that arrive during warm-up share the cores with one short step at most."""
+"""Short requests through every code path (emotion edits, chunking, encoding) for first-run costs:
+CUDA kernels, cuDNN algorithm choice and arena growth for the shapes real requests use. Longer
+texts are rendered utterance by utterance, so they add no new path. Each step waits for an idle
+pool, so real requests that arrive during warm-up share the cores with one short step at most."""
+WARMUP_DEVICES = frozenset({"cuda"})
+"""Where warm-up syntheses pay. On the CPU provider a first synthesis measured no slower than later
+ones (int8, 2 cores: 1.08 s first vs 1.08 s after, same sentence), so a CPU tier is ready when
+loaded and its port opens on a model that already runs at full speed."""
 
 
 @dataclass
 class ServerContext:
-    engine: Engine
+    tiers: Tiers
     config: ServerConfig
     lifecycle: Lifecycle
     metrics: Metrics = field(default_factory=Metrics)
@@ -65,21 +72,54 @@ class ServerContext:
     cloning_error: str = "not configured"
     enrollments: dict = field(default_factory=dict)
     """Voice id -> Enrollment still pending (or failed); finished voices live in the registry."""
+    load_main: Callable[[], Engine] | None = None
+    """Loads the main engine in the background (set when a fallback tier opened the port first)."""
 
     def __post_init__(self) -> None:
+        first = self.first_engine
+        self.voices: VoiceLibrary = first.voices
+        """One voice library for every tier: built-in, blended and enrolled voices work on each."""
+        self.sample_rate: int = first.sample_rate
+        self.manifest = first.manifest
         if self.pool is None:
             self.pool = InferencePool(self.config.workers, self.config.queue_capacity)
         self.metrics.bind_pool(self.pool)
         rates = tuple(sorted(set(self.config.sample_rates)))
-        self.tts_fields = tts_fields(self.config.formats, rates, self.engine.sample_rate)
-        self.speech_fields = speech_fields((self.engine.manifest.name, *OPENAI_MODEL_IDS))
-        for step, seconds in self.engine.load_seconds.items():
-            self.metrics.load_seconds.labels(routes.TIER, step).set(seconds)
-        self.metrics.tier_ready.labels(routes.TIER).set(0)
+        self.tts_fields = tts_fields(self.config.formats, rates, self.sample_rate)
+        self.speech_fields = speech_fields((self.manifest.name, *OPENAI_MODEL_IDS))
+        for slot in self.tiers.slots:
+            slot.listeners.append(self._on_tier_change)
+            self._on_tier_change(slot, slot.state, slot.state)
+            if slot.engine is not None:
+                self._engine_loaded(slot)
         self.run_fit = voices_api.fit_runner(self)
         if self.cloner is not None:
             self.cloner.observers.append(self._on_cloning_event)
             self.metrics.enrolled_voices.set_function(lambda: len(list(self.cloner.registry)))
+
+    @property
+    def first_engine(self) -> Engine:
+        """The engine that opened the port (fallback when there is one, else main)."""
+        for slot in (self.tiers.fallback, self.tiers.main):
+            if slot is not None and slot.engine is not None:
+                return slot.engine
+        raise ValueError("create_app needs a tier with a loaded engine")
+
+    def _on_tier_change(self, slot: TierSlot, old: TierState, new: TierState) -> None:
+        for state in TierState:
+            self.metrics.tier_state.labels(slot.role, state.value).set(1 if state is new else 0)
+        self.metrics.tier_ready.labels(slot.role).set(1 if new is TierState.READY else 0)
+
+    def _engine_loaded(self, slot: TierSlot) -> None:
+        """A tier's engine joins the shared voice library (adding voices only it has)."""
+        engine = slot.engine
+        if engine.voices is not self.voices:
+            self.voices.absorb(engine.voices)
+            engine.voices = self.voices
+        for step, seconds in engine.load_seconds.items():
+            self.metrics.load_seconds.labels(slot.role, step).set(seconds)
+        if slot.role == "main" and self.cloner is not None and self.cloner.engine is not engine:
+            self.cloner.use_engine(engine)  # fits are judged on the main model's rendering
 
     def _on_cloning_event(self, event: str, result: str) -> None:
         if event == "cache":
@@ -87,62 +127,98 @@ class ServerContext:
         elif event == "fit":
             self.metrics.voice_fits.labels(result).inc()
 
-    def record_synthesis(self, route: str, rendered: Rendered, elapsed: float, *, stream: bool) -> None:
+    def record_synthesis(self, route: str, tier: str, rendered: Rendered, elapsed: float, *, stream: bool) -> None:
         m = self.metrics
-        m.audio_seconds.labels(routes.TIER).inc(rendered.audio_seconds)
-        m.rtf.labels(routes.TIER).observe(rendered.rtf)
-        m.tier_requests.labels(routes.TIER).inc()
+        m.audio_seconds.labels(tier).inc(rendered.audio_seconds)
+        m.rtf.labels(tier).observe(rendered.rtf)
+        m.tier_requests.labels(tier).inc()
         if not stream:
             m.ttfa.labels(route, "false").observe(elapsed)
 
-    def tier_state(self) -> dict:
-        lc, engine = self.lifecycle, self.engine
-        state = "draining" if lc.draining else "ready" if lc.warm else "failed" if lc.warmup_error else "warming"
-        return {"role": routes.TIER, "state": state, "bundle": engine.manifest.name,
-                "version": engine.manifest.version, "precision": engine.precision,
-                "device": engine.graphs.runtime.device, "provider": engine.graphs.runtime.providers[0],
-                "load_seconds": engine.load_seconds.get("total"), "warmup_seconds": lc.warmup_seconds}
+    def readiness(self) -> tuple[bool, str]:
+        return self.lifecycle.readiness(self.tiers.readiness())
+
+    def tier_states(self) -> list[dict]:
+        out = []
+        for slot in self.tiers.slots:
+            entry: dict[str, Any] = {"role": slot.role, "state": slot.state.value}
+            engine = slot.engine
+            if engine is not None:
+                entry.update(bundle=engine.manifest.name, version=engine.manifest.version,
+                             precision=engine.precision, device=engine.graphs.runtime.device,
+                             provider=engine.graphs.runtime.providers[0],
+                             load_seconds=engine.load_seconds.get("total"))
+            entry["warmup_seconds"] = slot.seconds_in(TierState.WARMING) if slot.ready else None
+            if slot.error:
+                entry["error"] = slot.error
+            out.append(entry)
+        return out
 
     def model_entries(self) -> list[dict]:
-        manifest = self.engine.manifest
-        main = {"id": manifest.name, "object": "model", "created": self.created, "owned_by": "emotivoice-srv", **{k: v for k, v in self.tier_state().items() if k != "bundle"}}
+        manifest = self.manifest
+        serving = {k: v for k, v in self.tier_states()[0].items() if k != "bundle"}
+        main = {"id": manifest.name, "object": "model", "created": self.created, "owned_by": "emotivoice-srv",
+                **serving}
         aliases = [{"id": alias, "object": "model", "created": main["created"], "owned_by": "emotivoice-srv",
                     "alias_of": manifest.name} for alias in OPENAI_MODEL_IDS]
         return [main, *aliases]
 
     # -- background work -------------------------------------------------------------------
-    async def warm_up(self) -> None:
-        """Representative syntheses on the pool; /readyz turns 200 when they are done."""
-        if self.config.warmup_delay_s:
-            await asyncio.sleep(self.config.warmup_delay_s)
-        t0 = time.perf_counter()
-        voices = self.engine.voices.ids()
-        voice = self.config.default_voice if self.config.default_voice in voices else voices[0]
-        try:
-            if self.config.warmup:
-                for text, emotion in WARMUP_TEXTS:
-                    while self.pool.busy:  # real requests first
-                        await asyncio.sleep(0.01)
-                    req = SynthesisRequest(text, SynthesisOptions(voice=voice, emotion=emotion), "wav",
-                                           self.engine.sample_rate, False)
-                    job = self.pool.submit_steps(whole_steps(self.engine, req), CancelToken(), admit=False,
-                                                 background=True)
-                    await asyncio.wrap_future(job)
-        except Exception as exc:  # the server stays up and says why it is not ready
-            log.exception("warm-up failed")
-            self.lifecycle.warmup_failed(f"{type(exc).__name__}: {exc}")
-            return
-        seconds = round(time.perf_counter() - t0, 3)
-        self.lifecycle.warmed(seconds)
-        self.metrics.warmup_seconds.labels(routes.TIER).set(seconds)
-        self.metrics.tier_ready.labels(routes.TIER).set(1)
-        log.info("ready", extra={"warmup_s": seconds,
-                                 "since_start_s": round(time.monotonic() - self.lifecycle.started_at, 3)})
+    async def bring_up(self) -> None:
+        """Warm the tiers that are loaded; load (then warm) main in the background if it is not."""
+        if self.tiers.fallback is not None and self.tiers.fallback.state is TierState.WARMING:
+            await self.warm_up(self.tiers.fallback)
+        main = self.tiers.main
+        if main.state is TierState.LOADING and self.load_main is not None:
+            if self.config.main_start_delay_s:
+                await asyncio.sleep(self.config.main_start_delay_s)
+            try:
+                engine = await asyncio.get_running_loop().run_in_executor(None, self.load_main)
+            except Exception as exc:  # fallback keeps serving; readyz says why main is missing
+                log.exception("main tier failed to load")
+                main.fail(exc)
+                return
+            if main.state is not TierState.LOADING:  # drained while loading
+                return
+            main.move(TierState.WARMING, engine=engine)
+            self._engine_loaded(main)
+        if main.state is TierState.WARMING:
+            if self.config.warmup_delay_s:
+                await asyncio.sleep(self.config.warmup_delay_s)
+            await self.warm_up(main)
+        if main.ready:
+            log.info("ready", extra={"since_start_s": round(time.monotonic() - self.lifecycle.started_at, 3)})
         if self.cloner is not None:  # audio front-end imports + the encoder's first run; readiness does not wait
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
             except Exception:
                 log.exception("cloning warm-up failed (the first enrollment will pay the import cost)")
+
+    async def warm_up(self, slot: TierSlot) -> None:
+        """Representative syntheses on the pool, as background work; then the tier is ready."""
+        t0 = time.perf_counter()
+        engine = slot.engine
+        voices = self.voices.ids()
+        voice = self.config.default_voice if self.config.default_voice in voices else voices[0]
+        try:
+            if self.config.warmup and engine.graphs.runtime.device in WARMUP_DEVICES:
+                for text, emotion in WARMUP_TEXTS:
+                    while self.pool.busy:  # real requests first
+                        await asyncio.sleep(0.01)
+                    req = SynthesisRequest(text, SynthesisOptions(voice=voice, emotion=emotion), "wav",
+                                           engine.sample_rate, False)
+                    job = self.pool.submit_steps(whole_steps(engine, req), CancelToken(), admit=False,
+                                                 background=True)
+                    await asyncio.wrap_future(job)
+        except Exception as exc:  # the server stays up and says why the tier is not ready
+            log.exception("warm-up failed", extra={"tier": slot.role})
+            if slot.state is TierState.WARMING:
+                slot.fail(exc)
+            return
+        seconds = round(time.perf_counter() - t0, 3)
+        self.metrics.warmup_seconds.labels(slot.role).set(seconds)
+        if slot.state is TierState.WARMING:
+            slot.move(TierState.READY)
 
     async def heartbeat(self, period: float = 0.25) -> None:
         """Measure event-loop delay: a sleep that wakes late means the loop is blocked."""
@@ -186,16 +262,20 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
                         status_code=500)
 
 
-def create_app(engine: Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
-               cloning_config: CloningConfig | None = None, cloning_error: str = "not configured") -> Starlette:
+def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
+               cloning_config: CloningConfig | None = None, cloning_error: str = "not configured",
+               load_main: Callable[[], Engine] | None = None) -> Starlette:
+    """The app over loaded tiers (an Engine alone is a main tier that is loaded and warming)."""
+    if isinstance(tiers, Engine):
+        tiers = Tiers(TierSlot("main", TierState.WARMING, engine=tiers))
     lifecycle = lifecycle or Lifecycle()
+    ctx = ServerContext(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
+                        cloning_error=cloning_error, load_main=load_main)
     if lifecycle.load_seconds is None:
-        lifecycle.loaded(engine.load_seconds.get("total", 0.0))
-    if config.default_voice not in engine.voices.ids():
+        lifecycle.loaded(ctx.first_engine.load_seconds.get("total", 0.0))
+    if config.default_voice not in ctx.voices.ids():
         raise InvalidInput(f"default voice {config.default_voice!r} is not in the bundle; "
-                           f"available: {', '.join(engine.voices.ids())}")
-    ctx = ServerContext(engine, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
-                        cloning_error=cloning_error)
+                           f"available: {', '.join(ctx.voices.ids())}")
     route_table = [
         Route("/v1/tts", routes.tts, methods=["POST"]),
         Route("/v1/audio/speech", routes.speech, methods=["POST"]),
@@ -216,13 +296,16 @@ def create_app(engine: Engine, config: ServerConfig, lifecycle: Lifecycle | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.warm_up())]
+        ctx.tiers.bind_loop(asyncio.get_running_loop())
+        tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.bring_up())]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            ctx.tiers.drain()
             ctx.pool.shutdown(wait=False)
+            ctx.tiers.unload()
 
     middleware = [Middleware(RequestMiddleware, ctx=ctx)]
     if config.cors_origins:  # outermost, so preflights and error responses carry the CORS headers too

@@ -38,6 +38,12 @@ class ServerConfig:
     livez_max_lag_s: float = 5.0
     enroll_wait_s: float = 20.0
     """How long POST /v1/voices waits for a fit before answering 202 (the fit goes on)."""
+    hold_for_main_s: float = 0.0
+    """How long a request waits for the main tier before the fallback serves it (0: never waits)."""
+    ready_on_fallback: bool = False
+    """/readyz answers 200 once the fallback tier is ready, not only main."""
+    main_start_delay_s: float = 0.0
+    """Artificial delay before main starts loading (tests and drills: a slow GPU start)."""
 
     @property
     def queue_capacity(self) -> int:
@@ -53,5 +59,6 @@ class ServerConfig:
             api_keys=tuple(args.api_keys), protect_metrics=args.protect_metrics,
             cors_origins=tuple(args.cors_origins), warmup=args.warmup, warmup_delay_s=args.warmup_delay,
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
-            enroll_wait_s=args.enroll_wait,
+            enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
+            ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
         )

@@ -1,7 +1,7 @@
-"""What the probes report: start-up, warm-up and draining, as plain state (no I/O).
+"""Process-level probe state: start-up, draining and event-loop health (no I/O).
 
-startupz: loading finished (the engine is in memory; true before the port even opens).
-readyz:   the main model is warmed and the server is not draining.
+startupz: a tier's model is in memory (true before the port even opens).
+readyz:   not draining, and the tiers say ready (main warmed; see tiers.Tiers.readiness).
 livez:    the event loop answers promptly (measured by a heartbeat task, see app.py).
 """
 from __future__ import annotations
@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 class Lifecycle:
     started_at: float = field(default_factory=time.monotonic)
     load_seconds: float | None = None
-    warmup_seconds: float | None = None
-    warm: bool = False
-    warmup_error: str | None = None
+    """Exec -> the first tier loaded (the port opens right after)."""
     draining: bool = False
     drain_started_at: float | None = None
     loop_lag_s: float = 0.0
@@ -30,14 +28,6 @@ class Lifecycle:
     def loaded(self, seconds: float) -> None:
         self.load_seconds = seconds
 
-    def warmed(self, seconds: float) -> None:
-        with self._lock:
-            self.warmup_seconds, self.warm = seconds, True
-
-    def warmup_failed(self, reason: str) -> None:
-        with self._lock:
-            self.warmup_error = reason
-
     def begin_drain(self) -> bool:
         """Flip to draining; True the first time only."""
         with self._lock:
@@ -46,14 +36,10 @@ class Lifecycle:
             self.draining, self.drain_started_at = True, time.monotonic()
             return True
 
-    def readiness(self) -> tuple[bool, str]:
-        """(ready, reason) — the reason is what a 503 tells the operator."""
+    def readiness(self, tiers_ready: tuple[bool, str]) -> tuple[bool, str]:
+        """(ready, reason) — draining and loading outrank what the tiers say."""
         if self.draining:
             return False, "draining: the server is shutting down"
         if not self.started:
             return False, "loading: the model is not loaded yet"
-        if self.warmup_error is not None:
-            return False, f"warm-up failed: {self.warmup_error}"
-        if not self.warm:
-            return False, "warming: the warm-up synthesis has not finished"
-        return True, "ready"
+        return tiers_ready

@@ -1,7 +1,14 @@
 """Prometheus metrics, one registry per app (tests and embedders can run several apps)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -40,6 +47,8 @@ class Metrics:
                                     registry=r)
         self.tier_ready = Gauge("emotivoice_model_ready", "1 when the tier is loaded and warmed", ("tier",),
                                 registry=r)
+        self.tier_state = Gauge("emotivoice_model_tier_state", "1 for the state each tier is in now",
+                                ("tier", "state"), registry=r)
         self.cache = Counter("emotivoice_cache_requests", "Cache lookups by cache and result (hit|miss)",
                              ("cache", "result"), registry=r)
         self.voice_fits = Counter("emotivoice_voice_fits", "Voice fits computed from reference audio (model work), "

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("emotivoice_srv.server")
 
-TIER = "main"
-
-
 class ClientGone(Exception):
     """The client disconnected before its audio was ready; the work was cancelled."""
 
@@ -56,8 +53,8 @@ async def _wait_disconnect(request: Request) -> None:
         pass
 
 
-def _audio_headers(rendered_seconds: float | None, req: SynthesisRequest) -> dict[str, str]:
-    headers = {"X-Model-Tier": TIER, "X-Sample-Rate": str(req.sample_rate)}  # X-Request-Id: middleware
+def _audio_headers(rendered_seconds: float | None, req: SynthesisRequest, tier: str) -> dict[str, str]:
+    headers = {"X-Model-Tier": tier, "X-Sample-Rate": str(req.sample_rate)}  # X-Request-Id: middleware
     if rendered_seconds is not None:
         headers["X-Audio-Duration"] = f"{rendered_seconds:.3f}"
     return headers
@@ -82,17 +79,19 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     t0 = time.perf_counter()
     fields = request_fields(request.scope)
     voice = req.options.voice
-    fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
-                  text_chars=len(req.text), format=req.format, stream=req.stream, tier=TIER)
     token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
+    slot = await ctx.tiers.select()
+    tier = slot.role
+    fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
+                  text_chars=len(req.text), format=req.format, stream=req.stream, tier=tier)
     if req.stream:
-        return await _stream(request, req, route, token, t0)
-    future = ctx.pool.submit_steps(whole_steps(ctx.engine, req), token)
+        return await _stream(request, req, route, token, t0, slot.engine, tier)
+    future = ctx.pool.submit_steps(whole_steps(slot.engine, req), token)
     rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
-    ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=False)
+    ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=False)
     fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
     return Response(rendered.body, media_type=content_type(req.format, req.sample_rate),
-                    headers=_audio_headers(rendered.audio_seconds, req))
+                    headers=_audio_headers(rendered.audio_seconds, req, tier))
 
 
 async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, work: Future):
@@ -118,7 +117,8 @@ async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, 
     raise DeadlineExceeded(f"no audio within the {_ctx(request).config.request_timeout_s:g} s deadline")
 
 
-async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float) -> Response:
+async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float,
+                  engine, tier: str) -> Response:
     ctx = _ctx(request)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -126,7 +126,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     def emit(data: bytes) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, data)
 
-    future = ctx.pool.submit_steps(stream_steps(ctx.engine, req, emit), token, realtime=True)
+    future = ctx.pool.submit_steps(stream_steps(engine, req, emit), token, realtime=True)
     job = asyncio.wrap_future(future)
     job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
     job.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if the client left
@@ -148,11 +148,11 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
         except (asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
             fields["error"] = getattr(exc, "code", type(exc).__name__)
             return
-        ctx.record_synthesis(route, rendered, time.perf_counter() - t0, stream=True)
+        ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=True)
         fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
 
     return AudioStreamResponse(body(), token, media_type=content_type(req.format, req.sample_rate),
-                               headers=_audio_headers(None, req))
+                               headers=_audio_headers(None, req, tier))
 
 
 async def tts(request: Request) -> Response:
@@ -182,7 +182,7 @@ async def speech(request: Request) -> Response:
     ctx = _ctx(request)
     body = await read_body(request, ctx.config.max_body_bytes)
     req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
-                       ctx.engine.sample_rate)
+                       ctx.sample_rate)
     return await synthesize(request, req, "/v1/audio/speech")
 
 
@@ -195,7 +195,7 @@ async def list_emotions(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     ctx = _ctx(request)
-    return JSONResponse({"object": "list", "data": ctx.model_entries(), "tiers": [ctx.tier_state()]})
+    return JSONResponse({"object": "list", "data": ctx.model_entries(), "tiers": ctx.tier_states()})
 
 
 async def livez(request: Request) -> Response:
@@ -215,8 +215,8 @@ async def startupz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     ctx = _ctx(request)
-    ready, reason = ctx.lifecycle.readiness()
-    payload = {"status": "ready" if ready else "not_ready", "reason": reason, "tiers": [ctx.tier_state()]}
+    ready, reason = ctx.readiness()
+    payload = {"status": "ready" if ready else "not_ready", "reason": reason, "tiers": ctx.tier_states()}
     return JSONResponse(payload, status_code=200 if ready else 503)
 
 

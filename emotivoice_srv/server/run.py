@@ -1,6 +1,8 @@
-"""`emotivoice-srv serve`: load everything, then open the port; drain on SIGTERM.
+"""`emotivoice-srv serve`: load the first tier, then open the port; drain on SIGTERM.
 
-Order: engine (graphs, voices, front-end) -> app -> uvicorn binds the socket -> warm-up in the
+Order: the first tier's engine (fallback if configured, else main) starts loading on a thread at
+once, while this thread imports the web stack (session creation releases the GIL, so the two
+overlap) -> app -> uvicorn binds the socket -> warm-up (and main, behind a fallback) in the
 background -> /readyz 200. On the first SIGTERM/SIGINT /readyz turns 503 at once, new requests get
 503, and the process exits when the in-flight ones are done (or the grace period ends); a second
 signal exits at once.
@@ -8,71 +10,58 @@ signal exits at once.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-import uvicorn
-
-from .app import create_app
 from .config import ServerConfig
 from .lifecycle import Lifecycle
+from .tiers import TierPolicy, Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
 
 
-class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ctx) -> None:
-        super().__init__(config)
-        self.ctx = ctx
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._drain_task: asyncio.Task | None = None
-
-    async def startup(self, sockets=None) -> None:
-        self._loop = asyncio.get_running_loop()
-        await super().startup(sockets=sockets)
-        if self.started:
-            ports = [s.getsockname()[1] for server in self.servers for s in server.sockets]
-            lc = self.ctx.lifecycle
-            log.info("listening", extra={"host": self.config.host, "port": ports[0] if ports else self.config.port,
-                                         "since_start_s": round(time.monotonic() - lc.started_at, 3),
-                                         "load_s": lc.load_seconds})
-
-    def handle_exit(self, sig, frame) -> None:
-        if self._loop is not None and self.ctx.lifecycle.begin_drain():
-            log.info("draining", extra={"signal": sig, "grace_s": self.ctx.config.drain_grace_s})
-            self._loop.call_soon_threadsafe(self._start_drain)
-            return
-        super().handle_exit(sig, frame)
-
-    def _start_drain(self) -> None:
-        self._drain_task = asyncio.ensure_future(self._drain())
-
-    async def _drain(self) -> None:
-        cfg, ctx = self.ctx.config, self.ctx
-        t0 = time.monotonic()
-        await asyncio.sleep(cfg.drain_delay_s)
-        while ctx.active_requests > 0 and time.monotonic() - t0 < cfg.drain_grace_s:
-            await asyncio.sleep(0.05)
-        log.info("drained", extra={"seconds": round(time.monotonic() - t0, 3), "unfinished": ctx.active_requests})
-        self.config.timeout_graceful_shutdown = max(0.1, cfg.drain_grace_s - (time.monotonic() - t0))
-        self.should_exit = True
-
-
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
+    """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
     from ..cli import load_cloner, load_engine
     from ..settings import cloning_config
 
     lifecycle = Lifecycle(started_at=started_at or time.monotonic())
     config = ServerConfig.from_args(args)
-    engine = load_engine(args)
-    cloner, cloning_error = load_cloner(args, engine)
+    policy = TierPolicy(hold_for_main_s=config.hold_for_main_s, ready_on_fallback=config.ready_on_fallback)
+    main = TierSlot("main")
+    fallback = TierSlot("fallback") if args.fallback_bundle else None
+
+    def load_first():
+        if fallback is None and config.main_start_delay_s:
+            time.sleep(config.main_start_delay_s)
+        engine = load_engine(fallback_args(args) if fallback is not None else args)
+        return engine, load_cloner(args, engine)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="load") as loader:
+        loading = loader.submit(load_first)
+        import uvicorn  # the web stack imports while the sessions are created
+
+        from .app import create_app
+        from .draining import DrainingServer
+
+        first, (cloner, cloning_error) = loading.result()
+    (fallback or main).move(TierState.WARMING, engine=first)
+    tiers = Tiers(main, fallback, policy)
+    load_main = (lambda: load_engine(args)) if fallback is not None else None
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
-    app = create_app(engine, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
-                     cloning_error=cloning_error)
+    app = create_app(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
+                     cloning_error=cloning_error, load_main=load_main)
     uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
                                timeout_keep_alive=5)
     server = DrainingServer(uv_config, app.state.ctx)
     server.run()
     return 0
+
+
+def fallback_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The engine arguments of the fallback tier: its own bundle, device and precision."""
+    bundle = None if args.fallback_bundle == "main" else args.fallback_bundle
+    return argparse.Namespace(**{**vars(args), "bundle": bundle if bundle else args.bundle,
+                                 "device": args.fallback_device, "precision": args.fallback_precision})

@@ -21,7 +21,14 @@ from starlette.responses import JSONResponse, Response
 
 from ..cloning import ReferenceAudio, voice_id_for
 from ..cloning.registry import check_description, now_iso
-from ..errors import BodyTooLarge, EmotivoiceError, MalformedRequest, NotFound, Unavailable, VoiceConflict
+from ..errors import (
+    BodyTooLarge,
+    EmotivoiceError,
+    MalformedRequest,
+    NotFound,
+    Unavailable,
+    VoiceConflict,
+)
 from .pool import CancelToken
 
 if TYPE_CHECKING:
@@ -130,7 +137,7 @@ def _finalize(ctx: ServerContext, job: Enrollment, ref: ReferenceAudio, fit_futu
         job.status = "failed"
         job.error = (exc.to_dict()["error"] if isinstance(exc, EmotivoiceError)
                      else {"code": "enrollment_failed", "message": f"{type(exc).__name__}: {exc}"})
-        ctx.engine.voices.set_pending(job.id, False)
+        ctx.voices.set_pending(job.id, False)
     finally:
         job.done.set_result(None)
 
@@ -153,10 +160,10 @@ async def create_voice(request: Request) -> Response:
     existing = cloner.registry.get(voice_id)
     if existing is not None:
         if existing.audio_sha256 == ref.sha256:  # the same enrollment again: idempotent
-            return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), existing), status_code=200)
+            return JSONResponse(voice_json(ctx.voices.get(voice_id), existing), status_code=200)
         raise VoiceConflict(f"a voice named {voice_id!r} already exists with other audio; choose another name "
                             "or DELETE it first", code="voice_exists")
-    if voice_id in ctx.engine.voices:
+    if voice_id in ctx.voices:
         raise VoiceConflict(f"{voice_id!r} is a built-in voice; choose another name", code="voice_exists")
     job = ctx.enrollments.get(voice_id)
     if job is not None and job.status == "pending" and job.audio_sha256 != ref.sha256:
@@ -164,12 +171,12 @@ async def create_voice(request: Request) -> Response:
     if job is None or job.status == "failed":
         job = Enrollment(voice_id, texts["name"], description, ref.sha256)
         ctx.enrollments[voice_id] = job
-        ctx.engine.voices.set_pending(voice_id, True)
+        ctx.voices.set_pending(voice_id, True)
         try:
             fit_future = cloner.fit(ref, run=ctx.run_fit)
         except BaseException:
             ctx.enrollments.pop(voice_id, None)
-            ctx.engine.voices.set_pending(voice_id, False)
+            ctx.voices.set_pending(voice_id, False)
             raise
         fit_future.add_done_callback(lambda f: _finalize(ctx, job, ref, f))
     try:
@@ -181,7 +188,7 @@ async def create_voice(request: Request) -> Response:
         raise _error_from(job.error)
     enrolled = cloner.registry.get(voice_id)
     ctx.metrics.enroll_seconds.observe(time.perf_counter() - t0)
-    return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), enrolled), status_code=201,
+    return JSONResponse(voice_json(ctx.voices.get(voice_id), enrolled), status_code=201,
                         headers={"Location": f"/v1/voices/{voice_id}"})
 
 
@@ -201,7 +208,7 @@ async def list_voices(request: Request) -> Response:
         aliases.setdefault(target, []).append(alias)
     registry = ctx.cloner.registry if ctx.cloner else None
     data = [{**voice_json(v, registry.get(v.id) if registry else None), "aliases": aliases.get(v.id, [])}
-            for v in ctx.engine.voices]
+            for v in ctx.voices]
     data += [job.to_json() for job in sorted(ctx.enrollments.values(), key=lambda j: j.id)]
     return JSONResponse({"object": "list", "data": data})
 
@@ -212,11 +219,11 @@ async def get_voice(request: Request) -> Response:
     job = ctx.enrollments.get(voice_id)
     if job is not None:
         return JSONResponse(job.to_json())
-    if voice_id not in ctx.engine.voices:
-        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.engine.voices.ids())}",
+    if voice_id not in ctx.voices:
+        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.voices.ids())}",
                        code="unknown_voice")
     registry = ctx.cloner.registry if ctx.cloner else None
-    return JSONResponse(voice_json(ctx.engine.voices.get(voice_id), registry.get(voice_id) if registry else None))
+    return JSONResponse(voice_json(ctx.voices.get(voice_id), registry.get(voice_id) if registry else None))
 
 
 async def delete_voice(request: Request) -> Response:
@@ -232,7 +239,7 @@ async def delete_voice(request: Request) -> Response:
     if ctx.cloner is not None and voice_id in ctx.cloner.registry:
         ctx.cloner.delete(voice_id)
         return Response(status_code=204)
-    if voice_id in ctx.engine.voices:
+    if voice_id in ctx.voices:
         raise VoiceConflict(f"{voice_id!r} is a built-in voice and cannot be deleted", code="voice_builtin")
     raise NotFound(f"no voice {voice_id!r}", code="unknown_voice")
 

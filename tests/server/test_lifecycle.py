@@ -1,97 +1,51 @@
-"""Probe state: what /readyz reports through start-up, warm-up and draining."""
+"""Process probe state: loading and draining outrank what the tiers report."""
 from __future__ import annotations
 
 import threading
 
 from emotivoice_srv.server.lifecycle import Lifecycle
 
+TIERS_READY = (True, "ready")
+TIERS_WARMING = (False, "warming: the main model's warm-up has not finished")
 
-def test_a_new_server_is_loading_and_not_ready():
+
+def test_a_new_server_is_loading_and_not_ready_whatever_the_tiers_say():
     life = Lifecycle()
     assert not life.started
-    ready, reason = life.readiness()
-    assert ready is False
-    assert reason.startswith("loading")
+    ready, reason = life.readiness(TIERS_READY)
+    assert ready is False and reason.startswith("loading")
 
 
-def test_loaded_but_not_warmed_is_warming():
+def test_once_loaded_readiness_is_the_tiers_answer():
     life = Lifecycle()
     life.loaded(1.5)
     assert life.started and life.load_seconds == 1.5
-    ready, reason = life.readiness()
-    assert ready is False
-    assert reason.startswith("warming")
-
-
-def test_loaded_and_warmed_is_ready():
-    life = Lifecycle()
-    life.loaded(1.5)
-    life.warmed(0.3)
-    assert life.warm and life.warmup_seconds == 0.3
-    assert life.readiness() == (True, "ready")
-
-
-def test_a_failed_warm_up_is_reported_with_its_reason():
-    life = Lifecycle()
-    life.loaded(1.0)
-    life.warmup_failed("CUDA out of memory")
-    ready, reason = life.readiness()
-    assert ready is False
-    assert reason.startswith("warm-up failed")
-    assert "CUDA out of memory" in reason
-
-
-def test_a_warm_up_failure_outranks_a_later_warm_flag():
-    life = Lifecycle()
-    life.loaded(1.0)
-    life.warmup_failed("boom")
-    life.warmed(0.1)
-    assert life.readiness() == (False, "warm-up failed: boom")
+    assert life.readiness(TIERS_WARMING) == TIERS_WARMING
+    assert life.readiness(TIERS_READY) == TIERS_READY
 
 
 def test_a_zero_second_load_still_counts_as_loaded():
     life = Lifecycle()
     life.loaded(0.0)
     assert life.started
-    assert life.readiness()[1].startswith("warming")
 
 
 def test_draining_wins_over_every_other_state():
-    for prepare in (lambda l: None,                                    # still loading
-                    lambda l: l.loaded(1.0),                           # warming
-                    lambda l: (l.loaded(1.0), l.warmup_failed("x")),   # warm-up failed
-                    lambda l: (l.loaded(1.0), l.warmed(0.1))):         # ready
+    for loaded in (False, True):
         life = Lifecycle()
-        prepare(life)
+        if loaded:
+            life.loaded(1.0)
         life.begin_drain()
-        ready, reason = life.readiness()
-        assert ready is False
-        assert reason.startswith("draining")
+        ready, reason = life.readiness(TIERS_READY)
+        assert ready is False and reason.startswith("draining")
 
 
-def test_begin_drain_returns_true_only_the_first_time():
+def test_begin_drain_is_true_exactly_once_across_threads():
     life = Lifecycle()
-    assert life.drain_started_at is None
-    assert life.begin_drain() is True
-    first_started = life.drain_started_at
-    assert life.draining and first_started is not None
-    assert life.begin_drain() is False
-    assert life.begin_drain() is False
-    assert life.drain_started_at == first_started, "a second drain must not restart the clock"
-
-
-def test_begin_drain_from_many_threads_wins_exactly_once():
-    life = Lifecycle()
-    barrier = threading.Barrier(8)
-    results: list[bool] = []
-
-    def drain() -> None:
-        barrier.wait()
-        results.append(life.begin_drain())
-
-    threads = [threading.Thread(target=drain) for _ in range(8)]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(life.begin_drain())) for _ in range(16)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(5)
-    assert sorted(results) == [False] * 7 + [True]
+        t.join()
+    assert results.count(True) == 1 and life.drain_started_at is not None

@@ -42,6 +42,8 @@ def test_model_and_queue_gauges_are_exported(client):
     samples = scrape(client)
     assert value(samples, "emotivoice_model_ready", tier="main") == 1.0
     assert value(samples, "emotivoice_model_load_seconds", tier="main", step="total") > 0
-    assert value(samples, "emotivoice_model_warmup_seconds", tier="main") > 0
+    assert value(samples, "emotivoice_model_warmup_seconds", tier="main") >= 0  # 0 on CPU: no first-run cost
+    assert value(samples, "emotivoice_model_tier_state", tier="main", state="ready") == 1.0
+    assert value(samples, "emotivoice_model_tier_state", tier="main", state="warming") == 0.0
     assert ("emotivoice_queue_depth", ()) in samples
     assert ("emotivoice_inflight_syntheses", ()) in samples

@@ -1,0 +1,1 @@
+"""Baselines measured in the same run as the server: the runtime floor, a lazy-loading server, a peer."""

@@ -1,0 +1,35 @@
+"""The physical floor: a bare process that imports onnxruntime and creates the bundle's graph sessions
+(same files, same options, in parallel as the engine does), then says so. Nothing else is imported.
+
+    python -m bench.baselines.floor <bundle_dir> [precision]   -> prints "ready" when the sessions exist
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+
+def main() -> None:
+    bundle, precision = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "int8")
+    import onnxruntime as ort
+
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        graphs = [g for g in json.load(f)["graphs"] if g["precision"] == precision]
+
+    def make(graph: dict):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count() or 1
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        return ort.InferenceSession(os.path.join(bundle, graph["file"]), sess_options=opts,
+                                    providers=["CPUExecutionProvider"])
+
+    with ThreadPoolExecutor(len(graphs)) as pool:
+        sessions = list(pool.map(make, graphs))
+    print("ready", len(sessions), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Warm latency: one server, ready, then per text length the non-streamed latency and the streamed
+time to first audio (TTFA); the in-process engine's RTF per precision; the peer's warm latency/RTF.
+Baseline in the same run: the in-process engine's first-chunk time, so the HTTP/pool cost is a ratio.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .procs import (
+    free_port,
+    launch,
+    percentiles,
+    serve_argv,
+    stop,
+    stream_post,
+    wait_200,
+)
+
+TEXTS = {
+    "short": "Hello there, how are you today?",
+    "medium": ("Streaming starts with the first sentence. The rest of this paragraph is rendered while the "
+               "first part already plays. A third sentence makes the request long enough to matter."),
+    "long": " ".join([
+        "The committee met on Tuesday to discuss the budget for the coming year.",
+        "After a long debate, they agreed to fund the new library, but only if the city matched the grant.",
+        "Several members asked whether the old building could be repaired instead of replaced.",
+        "The engineer's report, read aloud at the end, said that repairs would cost nearly as much.",
+        "In the end the vote was seven to two, and the chair thanked everyone for their patience.",
+    ]),
+}
+
+
+def server_latency(bundle: Path, requests: int, extra: tuple[str, ...] = ()) -> dict:
+    port = free_port()
+    run = launch(serve_argv(bundle, port, *extra), port)
+    try:
+        wait_200(run, "/readyz", "readyz")
+        out = {}
+        for name, text in TEXTS.items():
+            n = requests if name != "long" else max(3, requests // 3)
+            whole, ttfa, stream_total, audio_bytes = [], [], [], 0
+            for _ in range(n):
+                r = stream_post(run.url, "/v1/tts", {"text": text, "voice": "en_female_1", "format": "pcm"})
+                assert r.status == 200, r.status
+                whole.append(r.total_s)
+                s = stream_post(run.url, "/v1/tts", {"text": text, "voice": "en_female_1", "stream": True,
+                                                     "format": "pcm"})
+                assert s.status == 200, s.status
+                ttfa.append(s.first_byte_s)
+                stream_total.append(s.total_s)
+                audio_bytes = r.audio_bytes
+            audio_s = audio_bytes / 2 / 24000
+            out[name] = {"audio_s": round(audio_s, 3), "requests": n,
+                         "latency_s": percentiles(whole, (0.5, 0.95)),
+                         "stream_ttfa_s": percentiles(ttfa, (0.5, 0.95)),
+                         "stream_total_s": percentiles(stream_total, (0.5,)),
+                         "rtf_http": round(sorted(whole)[len(whole) // 2] / audio_s, 4)}
+        return out
+    finally:
+        stop(run)
+
+
+def engine_rtf(bundle: Path, precisions: tuple[str, ...], repeats: int) -> dict:
+    """In process: RTF per precision on the medium text, and the first chunk of each text."""
+    from emotivoice_srv import Engine, EngineConfig, SynthesisOptions
+
+    out = {}
+    for precision in precisions:
+        engine = Engine.load(EngineConfig(bundle, device="cpu", precision=precision))
+        engine.synthesize(TEXTS["short"], voice="en_female_1")
+        rtfs = []
+        for _ in range(repeats):
+            rtfs.append(engine.synthesize(TEXTS["medium"], voice="en_female_1").timings["rtf"])
+        entry = {"rtf_medium": percentiles(rtfs, (0.5,))["p50"]}
+        if precision == "int8":
+            for name, text in TEXTS.items():
+                firsts = []
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    next(iter(engine.stream(text, SynthesisOptions(voice="en_female_1"))))
+                    firsts.append(time.perf_counter() - t)
+                entry[f"first_chunk_{name}_s"] = percentiles(firsts, (0.5,))["p50"]
+        out[precision] = entry
+        del engine
+    return out
+
+
+def peer_warm(requests: int) -> dict:
+    done = subprocess.run([sys.executable, "-m", "bench.baselines.peer", "warm", str(requests)],
+                          capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(bundle: Path, requests: int = 8, precisions: tuple[str, ...] = ("int8", "fp32")) -> dict:
+    result = {"server": server_latency(bundle, requests), "engine": engine_rtf(bundle, precisions, requests),
+              "peer": peer_warm(requests), "texts": TEXTS}
+    srv, eng = result["server"], result["engine"]["int8"]
+    result["ratios"] = {
+        f"http_ttfa_over_engine_first_chunk_{name}": round(srv[name]["stream_ttfa_s"]["p50"]
+                                                           / eng[f"first_chunk_{name}_s"], 2)
+        for name in TEXTS
+    }
+    result["ratios"]["peer_rtf_over_ours"] = round(result["peer"]["medium"]["rtf"] / eng["rtf_medium"], 2)
+    return result
