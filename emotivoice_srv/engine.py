@@ -61,10 +61,6 @@ class EngineConfig:
     """Extra silence after a chunk that ends mid-sentence."""
     verify_hashes: bool = False
     """Hash every bundle file at load (slow for big bundles; export already verified them)."""
-    lead_in_s: float = 0.1
-    """Longest silence before the first word of a text. The model gives the opening pad token
-    ~0.45 s of silence, which the decoder renders (at RTF ~0.3 that is ~0.15 s of compute before
-    any speech); later utterances keep theirs, it is their pause after the previous sentence."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,6 @@ class Engine:
         self.frontend = frontend
         self.load_seconds = load_seconds
         self.sample_rate = manifest.sample_rate
-        self.frame_rate = manifest.sample_rate / manifest.frame_samples
 
     @classmethod
     def load(cls, config: EngineConfig) -> "Engine":
@@ -179,18 +174,14 @@ class Engine:
                                             energy_db=energy)
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, utt: Utterance, voice: Voice, params: ProsodyParams,
-               first: bool = False) -> tuple[np.ndarray, StageTimings]:
-        """One utterance through the three graphs with the prosody edits between them; the first
-        utterance of a text has its lead-in silence capped (``EngineConfig.lead_in_s``)."""
+    def render(self, utt: Utterance, voice: Voice, params: ProsodyParams) -> tuple[np.ndarray, StageTimings]:
+        """One utterance through the three graphs with the prosody edits between them."""
         t = StageTimings()
         style = voice.style(len(utt.phonemes))
         t0 = time.perf_counter()
         out = self.graphs.duration(utt.tokens, style, params.rate)
         t1 = time.perf_counter()
         frames = apply_durations(out.durations, utt.phonemes, params)
-        if first and len(frames):
-            frames[0] = min(int(frames[0]), max(1, round(self.config.lead_in_s * self.frame_rate)))
         prosody_aligned = expand(out.prosody_features, frames)
         text_aligned = expand(out.text_features, frames)
         t2 = time.perf_counter()
@@ -220,7 +211,7 @@ class Engine:
 
     def _stream(self, utterances: list[Utterance], voice: Voice, params: ProsodyParams) -> Iterator[AudioChunk]:
         for i, utt in enumerate(utterances):
-            audio, timings = self.render(utt, voice, params, first=i == 0)
+            audio, timings = self.render(utt, voice, params)
             last = i == len(utterances) - 1
             audio = np.concatenate([audio, self._gap(utt, params, last)])
             yield AudioChunk(audio, self.sample_rate, i, utt.text, last, timings)

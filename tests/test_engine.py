@@ -33,27 +33,9 @@ def test_neutral_engine_output_equals_the_plain_chain(engine):
 
     utt = engine.frontend.prepare("A plain sentence.", 100)[0]
     voice = engine.voices.get("jm_kumo")
-    audio, _ = engine.render(utt, voice, ProsodyParams(), first=True)
+    audio, _ = engine.render(utt, voice, ProsodyParams())
     result = engine.synthesize("A plain sentence.", voice="jm_kumo")
     np.testing.assert_array_equal(result.audio, audio)
-
-
-def test_only_the_first_utterance_has_its_lead_in_silence_capped(engine):
-    """The model opens every utterance with ~0.45 s of silence; before the first word of a text that
-    is pure latency, so it is cut to lead_in_s (0.1 s). Later utterances keep it as their pause."""
-    from emotivoice_srv.prosody import ProsodyParams
-
-    utt = engine.frontend.prepare("Hi.", 100)[0]
-    voice = engine.voices.get("en_female_1")
-    capped, _ = engine.render(utt, voice, ProsodyParams(), first=True)
-    full, _ = engine.render(utt, voice, ProsodyParams())
-    rate = engine.sample_rate
-
-    def onset(audio):
-        return np.argmax(np.abs(audio) > 0.02) / rate
-
-    assert onset(full) > 0.3 and onset(capped) < 0.2
-    assert len(full) - len(capped) >= 0.25 * rate
 
 
 def test_stream_yields_one_chunk_per_sentence_and_equals_the_whole(engine):
@@ -128,7 +110,7 @@ def test_stream_renders_lazily_one_sentence_at_a_time(engine, monkeypatch):
     """The first chunk is available after rendering the first sentence only."""
     calls = []
     real_render = engine.render
-    monkeypatch.setattr(engine, "render", lambda *a, **k: calls.append(1) or real_render(*a, **k))
+    monkeypatch.setattr(engine, "render", lambda *a: calls.append(1) or real_render(*a))
     stream = engine.stream("One short sentence. Then a second one. And a third.", SynthesisOptions(voice="jm_kumo"))
     assert calls == []  # validation and text preparation only
     first = next(stream)

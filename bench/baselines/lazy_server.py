@@ -33,17 +33,16 @@ def main() -> None:
         from starlette.concurrency import iterate_in_threadpool
 
         from emotivoice_srv import SynthesisOptions
-        from emotivoice_srv.audio.encode import to_int16, wav_stream_header
+        from emotivoice_srv.audio.encode import to_int16
 
         body = await request.json()
 
         def chunks():
             eng = engine()
-            yield wav_stream_header(eng.sample_rate)
             for chunk in eng.stream(body["text"], SynthesisOptions(voice=body.get("voice", "en_female_1"))):
                 yield to_int16(chunk.audio).tobytes()
 
-        return StreamingResponse(iterate_in_threadpool(chunks()), media_type="audio/wav")
+        return StreamingResponse(iterate_in_threadpool(chunks()), media_type="audio/pcm")
 
     async def ok(request: Request):
         return JSONResponse({"status": "ok"})

@@ -48,6 +48,9 @@ WARMUP_TEXTS = (
 CUDA kernels, cuDNN algorithm choice and arena growth for the shapes real requests use. Longer
 texts are rendered utterance by utterance, so they add no new path. Each step waits for an idle
 pool, so real requests that arrive during warm-up share the cores with one short step at most."""
+CLONING_WARM_QUIET_S = 1.0
+"""The cloning warm-up (librosa import, speaker encoder session: ~1-2 s of CPU) waits for this much
+idle time, so it never competes with the first requests after start."""
 WARMUP_DEVICES = frozenset({"cuda"})
 """Where warm-up syntheses pay. On the CPU provider a first synthesis measured no slower than later
 ones (int8, 2 cores: 1.08 s first vs 1.08 s after, same sentence), so a CPU tier is ready when
@@ -189,10 +192,19 @@ class ServerContext:
         if main.ready:
             log.info("ready", extra={"since_start_s": round(time.monotonic() - self.lifecycle.started_at, 3)})
         if self.cloner is not None:  # audio front-end imports + the encoder's first run; readiness does not wait
+            await self._quiet_period(CLONING_WARM_QUIET_S)
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
             except Exception:
                 log.exception("cloning warm-up failed (the first enrollment will pay the import cost)")
+
+    async def _quiet_period(self, seconds: float) -> None:
+        """Return once no synthesis has been running or queued for ``seconds`` in a row."""
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < seconds:
+            await asyncio.sleep(0.05)
+            if self.pool.busy or self.active_requests:
+                quiet_since = time.monotonic()
 
     async def warm_up(self, slot: TierSlot) -> None:
         """Representative syntheses on the pool, as background work; then the tier is ready."""
