@@ -52,9 +52,10 @@ CLONING_WARM_QUIET_S = 1.0
 """The cloning warm-up (librosa import, speaker encoder session: ~1-2 s of CPU) waits for this much
 idle time, so it never competes with the first requests after start."""
 WARMUP_DEVICES = frozenset({"cuda"})
-"""Where warm-up syntheses pay. On the CPU provider a first synthesis measured no slower than later
-ones (int8, 2 cores: 1.08 s first vs 1.08 s after, same sentence), so a CPU tier is ready when
-loaded and its port opens on a model that already runs at full speed."""
+"""Where warm-up syntheses pay. On the CPU provider a first synthesis measured within the machine's
+noise of later ones (int8, 2 cores, same sentence: 1.08 s first vs 1.08 s after in one process,
+1.37 s vs 0.90-1.10 s in another), so a CPU tier is ready when loaded; warm-up syntheses there would
+only compete with the first real requests for the cores."""
 
 
 @dataclass
