@@ -65,7 +65,15 @@ def _latency(c: dict) -> list[str]:
 
 
 def _throughput(c: dict) -> list[str]:
-    lines = [f"### Throughput (closed loop, `{c['text']}`, non-streamed pcm)", "",
+    lines = _throughput_table(c, "default settings")
+    extra = c.get("with_concurrent_sessions")
+    if extra:
+        lines += _throughput_table(extra, f"`{' '.join(extra['server_args'])}`")
+    return lines
+
+
+def _throughput_table(c: dict, label: str) -> list[str]:
+    lines = [f"### Throughput, {label} (closed loop, `{c['text']}`, non-streamed pcm)", "",
              "| concurrency | requests | errors | req/s | audio-s/s | p50 | p95 | p99 |", "|---|---|---|---|---|---|---|---|"]
     for key, row in c.items():
         if key.startswith("concurrency_"):

@@ -128,3 +128,37 @@ def test_concurrent_synthesis_matches_sequential(engine):
         parallel = list(pool.map(lambda j: engine.synthesize(j[0], voice=j[1], emotion=j[2]).audio, jobs))
     for a, b in zip(sequential, parallel):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_overlapping_renders_use_the_narrow_sessions_and_sound_the_same(bundle_dir):
+    """With a second, 1-thread session set, a render that overlaps another one runs on it; the
+    audio matches the wide sessions' (only the threading differs)."""
+    import threading
+
+    from emotivoice_srv import Engine, EngineConfig
+
+    engine = Engine.load(EngineConfig(bundle_dir, device="cpu", threads=2))
+    text = "Two at once."
+    alone = engine.synthesize(text, voice="en_female_1").audio
+    assert engine.add_narrow_sessions(1) > 0 and "narrow_sessions" in engine.load_seconds
+    used = []
+    real = engine.narrow.decode
+    engine.narrow.decode = lambda *a: used.append(1) or real(*a)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def render():
+        barrier.wait()
+        results.append(engine.synthesize(text, voice="en_female_1").audio)
+
+    threads = [threading.Thread(target=render) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert used, "no render ran on the narrow sessions although two overlapped"
+    for audio in results:
+        np.testing.assert_allclose(audio, alone, atol=1e-3)
+    assert engine._rendering == 0
+    engine.synthesize(text, voice="en_female_1")
+    assert len(used) <= 2  # a lone render goes back to the wide sessions

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
 from ..voices import VoiceLibrary
 from . import routes, voices_api
-from .config import ServerConfig
+from .config import ServerConfig, narrow_threads
 from .lifecycle import Lifecycle
 from .metrics import Metrics
 from .middleware import RequestMiddleware, error_headers, request_fields
@@ -51,6 +52,9 @@ pool, so real requests that arrive during warm-up share the cores with one short
 CLONING_WARM_QUIET_S = 1.0
 """The cloning warm-up (librosa import, speaker encoder session: ~1-2 s of CPU) waits for this much
 idle time, so it never competes with the first requests after start."""
+NARROW_QUIET_S, NARROW_MAX_WAIT_S = 0.25, 3.0
+"""The concurrent-session set (~0.25 s of CPU) is created in the first lull after start, or after 3 s
+under steady traffic (which is when it pays)."""
 WARMUP_DEVICES = frozenset({"cuda"})
 """Where warm-up syntheses pay. On the CPU provider a first synthesis measured within the machine's
 noise of later ones (int8, 2 cores, same sentence: 1.08 s first vs 1.08 s after in one process,
@@ -117,6 +121,7 @@ class ServerContext:
     def _engine_loaded(self, slot: TierSlot) -> None:
         """A tier's engine joins the shared voice library (adding voices only it has)."""
         engine = slot.engine
+        engine.pressure = lambda: self.pool.busy
         if engine.voices is not self.voices:
             self.voices.absorb(engine.voices)
             engine.voices = self.voices
@@ -192,6 +197,9 @@ class ServerContext:
             await self.warm_up(main)
         if main.ready:
             log.info("ready", extra={"since_start_s": round(time.monotonic() - self.lifecycle.started_at, 3)})
+        for slot in self.tiers.slots:  # sessions for overlapping syntheses: throughput, not readiness
+            if slot.serving:
+                await self._add_narrow_sessions(slot)
         if self.cloner is not None:  # audio front-end imports + the encoder's first run; readiness does not wait
             await self._quiet_period(CLONING_WARM_QUIET_S)
             try:
@@ -199,10 +207,28 @@ class ServerContext:
             except Exception:
                 log.exception("cloning warm-up failed (the first enrollment will pay the import cost)")
 
-    async def _quiet_period(self, seconds: float) -> None:
-        """Return once no synthesis has been running or queued for ``seconds`` in a row."""
-        quiet_since = time.monotonic()
+    async def _add_narrow_sessions(self, slot: TierSlot) -> None:
+        engine = slot.engine
+        threads = narrow_threads(self.config, engine.config.threads or os.cpu_count() or 1)
+        if not threads or engine.narrow is not None:
+            return
+        await self._quiet_period(NARROW_QUIET_S, max_wait=NARROW_MAX_WAIT_S)
+        try:
+            seconds = await asyncio.get_running_loop().run_in_executor(None, engine.add_narrow_sessions, threads)
+        except Exception:
+            log.exception("concurrent sessions failed to load; overlapping syntheses share the main sessions")
+            return
+        for step, value in engine.load_seconds.items():
+            self.metrics.load_seconds.labels(slot.role, step).set(value)
+        log.info("concurrent sessions ready", extra={"tier": slot.role, "threads": threads, "seconds": seconds})
+
+    async def _quiet_period(self, seconds: float, max_wait: float | None = None) -> None:
+        """Return once no synthesis has been running or queued for ``seconds`` in a row (or after
+        ``max_wait`` seconds whatever the traffic)."""
+        quiet_since = start = time.monotonic()
         while time.monotonic() - quiet_since < seconds:
+            if max_wait is not None and time.monotonic() - start > max_wait:
+                return
             await asyncio.sleep(0.05)
             if self.pool.busy or self.active_requests:
                 quiet_since = time.monotonic()

@@ -213,3 +213,19 @@ def test_main_moving_from_loading_to_warming_does_not_release_held_requests():
 
     role, waited = asyncio.run(scenario())
     assert role == "main" and waited >= 0.25
+
+
+@pytest.mark.parametrize("workers,threads,override,cores,expected", [
+    (2, 2, None, 2, 1),    # 2 workers on 2 cores: 1-thread sessions for overlapping syntheses
+    (1, 2, None, 2, 0),    # one worker never overlaps
+    (2, 1, None, 2, 0),    # sessions already single-threaded
+    (4, 8, None, 8, 2),
+    (2, 2, 0, 2, 0),       # switched off
+    (2, 4, 3, 8, 3),       # explicit
+    (2, 2, 2, 2, 0),       # explicit but not fewer threads: pointless
+])
+def test_concurrent_session_threads(workers, threads, override, cores, expected):
+    from emotivoice_srv.server.config import ServerConfig, narrow_threads
+
+    config = ServerConfig(workers=workers, concurrent_threads=override)
+    assert narrow_threads(config, threads, cores) == expected
