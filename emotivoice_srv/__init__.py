@@ -4,7 +4,6 @@
     engine = Engine.load(EngineConfig(bundle_dir=Path("cache/bundles/kokoro-82m"), device="cpu"))
     result = engine.synthesize("Hello there!", voice="jf_alpha", emotion="happy:0.8")
 """
-from .engine import AudioChunk, Engine, EngineConfig, SynthesisOptions, SynthesisResult
 from .errors import (
     BundleError,
     EmotivoiceError,
@@ -15,7 +14,20 @@ from .errors import (
     UnknownEmotion,
     UnknownVoice,
 )
-from .prosody import EMOTIONS
+
+_LAZY = {"AudioChunk": "engine", "Engine": "engine", "EngineConfig": "engine", "SynthesisOptions": "engine",
+         "SynthesisResult": "engine", "EMOTIONS": "prosody"}
+"""Imported on first use, so ``emotivoice-srv serve`` can start creating graph sessions before numpy and
+the text front-end are imported (see server/run.py)."""
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EMOTIONS", "AudioChunk", "BundleError", "EmotivoiceError", "Engine", "EngineConfig", "InvalidInput",

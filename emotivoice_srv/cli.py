@@ -46,15 +46,20 @@ def _ensure_bundle(args: argparse.Namespace, precision: str) -> Path:
 
 
 def load_engine(args: argparse.Namespace):
-    from .engine import Engine, EngineConfig
+    """The engine for these arguments. The graph sessions are created before ``engine`` (numpy, the
+    text front-end) is imported, so another thread's imports overlap with them (see server/run.py)."""
     from .graphs import choose_runtime
+    from .graphs.loader import load_bundle_graphs
 
     runtime = choose_runtime(args.device, args.precision)
     bundle = _ensure_bundle(args, runtime.precision)
+    loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
+    from .engine import Engine, EngineConfig
+
     return Engine.load(EngineConfig(
         bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
-    ))
+    ), loaded)
 
 
 def load_cloner(args: argparse.Namespace, engine):

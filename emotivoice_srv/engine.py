@@ -16,10 +16,10 @@ from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from .bundle import Manifest, read_manifest, verify_files
+from .bundle import Manifest
 from .errors import InvalidInput
-from .graphs import KokoroGraphs, StageTimings, choose_runtime
-from .graphs.session import check_single_runtime
+from .graphs import KokoroGraphs, StageTimings
+from .graphs.loader import load_bundle_graphs
 from .prosody import (
     EmotionSpec,
     ProsodyParams,
@@ -138,14 +138,15 @@ class Engine:
         self.sample_rate = manifest.sample_rate
 
     @classmethod
-    def load(cls, config: EngineConfig) -> "Engine":
-        t0 = time.perf_counter()
-        check_single_runtime()
-        manifest = read_manifest(config.bundle_dir)
-        runtime = choose_runtime(config.device, config.precision)
-        if config.verify_hashes:
-            verify_files(config.bundle_dir, manifest, (runtime.precision,))
-        graphs = KokoroGraphs.load(config.bundle_dir, manifest, runtime, config.threads)
+    def load(cls, config: EngineConfig, loaded: tuple[Manifest, KokoroGraphs, float] | None = None) -> "Engine":
+        """Load a bundle; ``loaded`` = (manifest, graphs, seconds) from ``graphs.loader.load_bundle_graphs``
+        when the sessions were created earlier (the server creates them before importing this module's
+        dependencies' heavier half)."""
+        if loaded is None:
+            loaded = load_bundle_graphs(config.bundle_dir, config.device, config.precision, config.threads,
+                                        config.verify_hashes)
+        manifest, graphs, graph_seconds = loaded
+        t0 = time.perf_counter() - graph_seconds
         t1 = time.perf_counter()
         voices = VoiceLibrary.from_bundle(config.bundle_dir, manifest)
         lexicon_dir = Path(config.bundle_dir) / "frontend"
@@ -153,6 +154,7 @@ class Engine:
         t2 = time.perf_counter()
         seconds = {**{f"session_{k}": v for k, v in graphs.load_seconds.items()},
                    "sessions": round(t1 - t0, 3), "voices_frontend": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
+        runtime = graphs.runtime
         log.info("engine loaded", extra={"bundle": str(config.bundle_dir), "device": runtime.device,
                                          "precision": runtime.precision, "seconds": seconds})
         return cls(config, manifest, graphs, voices, frontend, seconds)
