@@ -91,8 +91,8 @@ def _throughput_table(c: dict, label: str) -> list[str]:
 def benchmarks_md(paths: list[Path]) -> str:
     lines = ["# Benchmarks", "",
              "Serving numbers, measured from outside the process (fresh processes for cold start), with the "
-             "baselines in the same run. Regenerate: `python -m bench all` (or `coldstart`, `latency`, "
-             "`throughput`); each writes `bench/results/<machine>-<date>.json` and this file. Component "
+             "baselines in the same run. Regenerate: `pip install -e '.[bench]'` (the peer's Japanese G2P), then "
+             "`python -m bench all` (or `coldstart`, `latency`, `throughput`); each writes `bench/results/<machine>-<date>.json` and this file. Component "
              "benchmarks: `python -m bench engine` and `python -m bench clone` (results in `bench/results/`).", ""]
     for path in paths:
         data = json.loads(path.read_text())
