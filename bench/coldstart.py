@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .procs import (
@@ -82,8 +83,6 @@ def _lazy(bundle: Path) -> dict:
 def _floor(bundle: Path) -> dict:
     run = launch([sys.executable, "-m", "bench.baselines.floor", str(bundle), "int8"], stdout=subprocess.PIPE)
     line = run.proc.stdout.readline()
-    import time
-
     t = time.monotonic() - run.t_exec
     run.proc.wait(60)
     assert line.startswith(b"ready"), line
@@ -93,8 +92,6 @@ def _floor(bundle: Path) -> dict:
 def _peer() -> dict:
     run = launch([sys.executable, "-m", "bench.baselines.peer", "cold"], stdout=subprocess.PIPE)
     line = run.proc.stdout.readline().decode().split()
-    import time
-
     t = time.monotonic() - run.t_exec
     run.proc.wait(60)
     assert line and line[0] == "first_audio", line
