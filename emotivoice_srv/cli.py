@@ -16,10 +16,13 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import CLONING, COMMON, ENGINE, SERVER, add_options
+from .settings import CLONING, COMMON, ENGINE, FALLBACK, SERVER, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
+STUDENT = "student"
+"""``--fallback-bundle student`` (the default): the distilled student that ships with the package."""
+NO_FALLBACK = ("none", "off", "")
 
 
 def _cache_dir(args: argparse.Namespace) -> Path:
@@ -45,6 +48,31 @@ def _ensure_bundle(args: argparse.Namespace, precision: str) -> Path:
     return target
 
 
+def _ensure_student(args: argparse.Namespace) -> Path:
+    """The fallback bundle of the committed distilled student, assembled next to the main bundle it
+    takes its voices from (first use only; no torch, no training)."""
+    main_arg = getattr(args, "main_bundle", None)
+    main = Path(main_arg) if main_arg else _ensure_bundle(argparse.Namespace(**{**vars(args), "bundle": None}), "int8")
+    from export.fallback import bundle_dir_for, build_fallback_bundle
+
+    target = bundle_dir_for(main, bundles_dir(_cache_dir(args)))
+    if build_fallback_bundle(main, target):
+        print(f"built the fallback bundle in {target} (first use only)", file=sys.stderr)
+    return target
+
+
+def fallback_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The engine arguments of the fallback tier: its own bundle, device and precision."""
+    choice = args.fallback_bundle
+    bundle = args.bundle if choice == "main" else choice
+    return argparse.Namespace(**{**vars(args), "bundle": bundle, "main_bundle": args.bundle,
+                                 "device": args.fallback_device, "precision": args.fallback_precision})
+
+
+def has_fallback(args: argparse.Namespace) -> bool:
+    return (args.fallback_bundle or "").strip().lower() not in NO_FALLBACK
+
+
 def load_engine(args: argparse.Namespace):
     """The engine for these arguments. The graph sessions are created before ``engine`` (numpy, the
     text front-end) is imported, so another thread's imports overlap with them (see server/run.py)."""
@@ -52,7 +80,16 @@ def load_engine(args: argparse.Namespace):
     from .graphs.loader import load_bundle_graphs
 
     runtime = choose_runtime(args.device, args.precision)
-    bundle = _ensure_bundle(args, runtime.precision)
+    if args.bundle == STUDENT:
+        from dataclasses import replace
+
+        bundle = _ensure_student(args)
+        if args.precision is None:  # the student ships fp32 graphs only (small: no int8 needed)
+            from export.fallback import PRECISION
+
+            runtime = replace(runtime, precision=PRECISION)
+    else:
+        bundle = _ensure_bundle(args, runtime.precision)
     loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
     from .engine import Engine, EngineConfig
 
@@ -116,13 +153,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
         voice=args.voice, emotion=_parse_emotion_arg(args.emotion), intensity=args.intensity,
         prompt=args.prompt, speed=args.speed, pitch=args.pitch, energy=args.energy,
     )
-    engine = load_engine(args)
+    engine = load_engine(fallback_args(args) if args.tier == "fallback" else args)
     load_cloner(args, engine)  # enrolled voices
     result = engine.synthesize(text, options)
     write_file(Path(args.output), result.audio, result.sample_rate)
     print(json.dumps({"output": args.output, "seconds": round(result.duration_s, 3), "chunks": result.chunks,
                       "emotion": dict(result.emotion.mix), "intensity": result.emotion.intensity,
-                      "precision": engine.precision, "timings": result.timings}))
+                      "tier": args.tier, "bundle": engine.manifest.name, "precision": engine.precision,
+                      "timings": result.timings}))
     return 0
 
 
@@ -181,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP server (model loaded before the port opens)",
                        description="Load the bundle, open the port, warm up, then report ready. "
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
-    add_options(p, COMMON + ENGINE + SERVER + CLONING)
+    add_options(p, COMMON + ENGINE + SERVER + FALLBACK + CLONING)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")
@@ -193,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("synth", help="synthesize text to an audio file")
-    add_options(p, COMMON + ENGINE + CLONING)
+    add_options(p, COMMON + ENGINE + FALLBACK + CLONING)
     p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
     p.add_argument("--voice", default="en_female_1", help="voice id (see `voices`)")
     p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")
@@ -203,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pitch", type=float, default=0.0, help="pitch shift in semitones (-12..12)")
     p.add_argument("--energy", type=float, default=0.0, help="loudness change in dB (-20..12)")
     p.add_argument("-o", "--output", default="out.wav", help="output file; format from extension (wav/flac/ogg/mp3/pcm)")
+    p.add_argument("--tier", choices=("main", "fallback"), default="main",
+                   help="render with the main model or the fallback tier (--fallback-bundle: by default the "
+                        "distilled student)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("voices", help="list voices (built-in and enrolled)")

@@ -166,6 +166,19 @@ def cloning_config(args: argparse.Namespace):
     )
 
 
+FALLBACK = [
+    Option("--fallback-bundle", "EMOTIVOICE_FALLBACK_BUNDLE", str, "student",
+           "the fallback tier, which opens the port and answers while main loads/warms: 'student' (default: "
+           "the distilled student shipped with the package, fp32, speaks the main bundle's voices), 'main' "
+           "(the main bundle itself, e.g. its int8 CPU graphs while fp16 CUDA main warms), a bundle "
+           "directory, or 'none' (main loads before the port opens)"),
+    Option("--fallback-device", "EMOTIVOICE_FALLBACK_DEVICE", str, "cpu", "fallback tier's device",
+           ("auto", "cpu", "cuda")),
+    Option("--fallback-precision", "EMOTIVOICE_FALLBACK_PRECISION", str, None,
+           "fallback tier's precision (default: the device's; fp32 for the student)", ("int8", "fp32", "fp16")),
+]
+"""The fallback tier: served by ``serve``, rendered on its own by ``synth --tier fallback``."""
+
 SERVER = [
     Option("--host", "EMOTIVOICE_HOST", str, "0.0.0.0", "interface to listen on"),
     Option("--port", "EMOTIVOICE_PORT", _port, 8000, "TCP port (0 picks a free one and logs it)"),
@@ -203,14 +216,6 @@ SERVER = [
            "on SIGTERM: keep answering (readyz=503) at least this long so load balancers notice"),
     Option("--enroll-wait", "EMOTIVOICE_ENROLL_WAIT", _non_negative_float, 20.0,
            "seconds POST /v1/voices waits for a fit before answering 202 (the job goes on)"),
-    Option("--fallback-bundle", "EMOTIVOICE_FALLBACK_BUNDLE", str, None,
-           "bundle directory of a fallback tier that opens the port and answers while main loads/warms "
-           "('main': the main bundle itself, e.g. its int8 CPU graphs while fp16 CUDA main warms; "
-           "default: no fallback, main loads before the port opens)"),
-    Option("--fallback-device", "EMOTIVOICE_FALLBACK_DEVICE", str, "cpu", "fallback tier's device",
-           ("auto", "cpu", "cuda")),
-    Option("--fallback-precision", "EMOTIVOICE_FALLBACK_PRECISION", str, None,
-           "fallback tier's precision (default: the device's)", ("int8", "fp32", "fp16")),
     Option("--hold-for-main-ms", "EMOTIVOICE_HOLD_FOR_MAIN_MS", _non_negative_int, 0,
            "a request arriving while main loads/warms waits up to this long for main before the fallback "
            "serves it"),

@@ -73,12 +73,12 @@ def test_help_documents_env_variables():
 
 
 def test_serve_help_documents_every_server_setting():
-    from emotivoice_srv.settings import COMMON, ENGINE, SERVER
+    from emotivoice_srv.settings import COMMON, ENGINE, FALLBACK, SERVER
 
     r = cli("serve", "--help")
     assert r.returncode == 0
     text = " ".join(r.stdout.split())  # argparse wraps lines
-    for opt in COMMON + ENGINE + SERVER:
+    for opt in COMMON + ENGINE + SERVER + FALLBACK:
         assert opt.flag in text and opt.env in text, opt.flag
 
 

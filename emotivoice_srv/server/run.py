@@ -14,6 +14,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import EmotivoiceError
 from .config import ServerConfig
 from .lifecycle import Lifecycle
 from .tiers import TierPolicy, Tiers, TierSlot, TierState
@@ -23,19 +24,27 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import load_cloner, load_engine
+    from ..cli import fallback_args, has_fallback, load_cloner, load_engine
     from ..settings import cloning_config
 
     lifecycle = Lifecycle(started_at=started_at or time.monotonic())
     config = ServerConfig.from_args(args)
     policy = TierPolicy(hold_for_main_s=config.hold_for_main_s, ready_on_fallback=config.ready_on_fallback)
     main = TierSlot("main")
-    fallback = TierSlot("fallback") if args.fallback_bundle else None
+    fallback = TierSlot("fallback") if has_fallback(args) else None
 
     def load_first():
-        if fallback is None and config.main_start_delay_s:
+        """The fallback's engine, or main's when there is no fallback or the fallback cannot load (a
+        broken or missing fallback is a failed tier shown in /v1/models, never a failed start)."""
+        if fallback is not None:
+            try:
+                engine = load_engine(fallback_args(args))
+                return engine, load_cloner(args, engine)
+            except EmotivoiceError as exc:
+                fallback.fail(exc)
+        if config.main_start_delay_s:
             time.sleep(config.main_start_delay_s)
-        engine = load_engine(fallback_args(args) if fallback is not None else args)
+        engine = load_engine(args)
         return engine, load_cloner(args, engine)
 
     with ThreadPoolExecutor(1, thread_name_prefix="load") as loader:
@@ -46,9 +55,10 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
         from .draining import DrainingServer
 
         first, (cloner, cloning_error) = loading.result()
-    (fallback or main).move(TierState.WARMING, engine=first)
+    first_slot = fallback if fallback is not None and fallback.state is TierState.LOADING else main
+    first_slot.move(TierState.WARMING, engine=first)
     tiers = Tiers(main, fallback, policy)
-    load_main = (lambda: load_engine(args)) if fallback is not None else None
+    load_main = (lambda: load_engine(args)) if first_slot is fallback else None
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
     app = create_app(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
                      cloning_error=cloning_error, load_main=load_main)
@@ -58,10 +68,3 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     server = DrainingServer(uv_config, app.state.ctx)
     server.run()
     return 0
-
-
-def fallback_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The engine arguments of the fallback tier: its own bundle, device and precision."""
-    bundle = None if args.fallback_bundle == "main" else args.fallback_bundle
-    return argparse.Namespace(**{**vars(args), "bundle": bundle if bundle else args.bundle,
-                                 "device": args.fallback_device, "precision": args.fallback_precision})

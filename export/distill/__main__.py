@@ -1,0 +1,69 @@
+"""``python -m export.distill corpus|train|export``: the distillation pipeline, one step a command."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_WORK = Path(os.environ.get("EMOTIVOICE_DISTILL_DIR", "cache/distill"))
+
+
+def _engine(args: argparse.Namespace):
+    from emotivoice_srv.cli import build_parser, load_engine
+
+    serve_args = build_parser().parse_args(["synth", "-", "--threads", str(args.threads)] if args.threads else
+                                           ["synth", "-"])
+    return load_engine(serve_args)
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from .corpus import CorpusConfig, build_corpus
+
+    config = CorpusConfig(out_dir=args.work / "corpus", sentences=args.sentences, seed=args.seed,
+                          blends=args.blends, eval_file=args.exclude)
+    summary = build_corpus(_engine(args), config)
+    print(f"{summary['utterances']} utterances, {summary['audio_seconds']} s of audio in {config.out_dir}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train
+
+    config = TrainConfig(corpus_dir=args.work / "corpus", out_dir=args.work / "student", steps=args.steps,
+                         batch=args.batch, lr=args.lr, threads=args.threads, max_minutes=args.max_minutes)
+    summary = train(config)
+    print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m export.distill", description=__doc__)
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK,
+                   help="working directory for corpus and checkpoints (env EMOTIVOICE_DISTILL_DIR)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("corpus", help="render the teacher corpus with the main bundle (resumable)")
+    c.add_argument("--sentences", type=int, default=800)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--blends", type=int, default=12)
+    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--exclude", type=Path, default=Path("../shared/eval/sentences_en.txt"),
+                   help="sentences never to generate (the evaluation set)")
+    c.set_defaults(func=cmd_corpus)
+    t = sub.add_parser("train", help="train (or resume) the student from its last checkpoint")
+    t.add_argument("--steps", type=int, default=20_000)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after a checkpoint at this wall time")
+    t.set_defaults(func=cmd_train)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
