@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, engine_bench
+from . import clone_bench, distill_bench, engine_bench
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -65,6 +65,8 @@ def main() -> None:
     p = sub.add_parser("engine", help="export time, bundle sizes, session creation, RTF per precision")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sentences", type=int, default=10)
+    p = sub.add_parser("distill", help="distilled fallback student vs main: size, load, RTF, WER, similarity, emotion")
+    p.add_argument("--repeats", type=int, default=5)
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
@@ -74,6 +76,8 @@ def main() -> None:
         return
     if args.scenario == "engine":
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
+    elif args.scenario == "distill":
+        results, module = distill_bench.run(args.repeats), distill_bench
     else:
         results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
         args.scenario = "clone-timing" if args.timing_only else "clone"

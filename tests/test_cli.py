@@ -94,3 +94,13 @@ def test_server_settings_come_from_the_environment(monkeypatch):
     assert (config.port, config.workers, config.queue_capacity) == (9001, 3, 12)
     assert config.api_keys == ("a", "b") and config.sample_rates == (16000, 24000)
     assert config.voice_aliases == {"alloy": "en_male_1"} and config.warmup is False
+
+
+def test_synth_renders_with_the_fallback_tier_on_request(bundle_dir, tmp_path):
+    out = tmp_path / "fallback.wav"
+    r = cli("synth", "Hello from the fallback.", "--tier", "fallback", "--bundle", str(bundle_dir), "-o", str(out),
+            "--cache-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["tier"] == "fallback" and report["bundle"] == "kokoro-82m-student"
+    assert report["precision"] == "fp32" and report["seconds"] > 0.5 and out.stat().st_size > 20_000

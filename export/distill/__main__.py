@@ -37,6 +37,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..fallback import STUDENT_DIR
+    from .graphs import export_student
+
+    meta = export_student(args.work / "student" / "checkpoint.pt", args.work, args.out or STUDENT_DIR)
+    print(f"student ({meta['parameters']['total']:,} parameters) -> {args.out or STUDENT_DIR}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m export.distill", description=__doc__)
     p.add_argument("--work", type=Path, default=DEFAULT_WORK,
@@ -57,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--max-minutes", type=float, default=None, help="stop after a checkpoint at this wall time")
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser("export", help="last checkpoint -> TorchScript + ONNX graphs and student.json")
+    e.add_argument("--out", type=Path, default=None, help="default: export/data/student (the committed student)")
+    e.set_defaults(func=cmd_export)
     return p
 
 

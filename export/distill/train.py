@@ -158,7 +158,7 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=1e-4)
     step, seconds, history = 0, 0.0, []
     if state:
-        model.load_state_dict(state["model"])
+        _load_weights(model, state["model"], ckpt_path)
         opt.load_state_dict(state["optimizer"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
         log.info("resumed", extra={"step": step, "checkpoint": str(ckpt_path)})
@@ -235,11 +235,16 @@ def load_student(checkpoint: Path) -> Student:
     """The trained student from a checkpoint, in eval mode."""
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     model = Student(StudentConfig(**state["student_config"]))
+    _load_weights(model, state["model"], checkpoint)
+    return model.eval()
+
+
+def _load_weights(model: Student, saved: dict, source: Path) -> None:
+    """Load a state dict, tolerating only fixed (untrained) tables that changed shape or were retired:
+    they are rebuilt from their seed by the constructor."""
     wanted = model.state_dict()
-    # keep only tensors the current model has in the same shape (retired/resized fixed buffers)
-    kept = {k: v for k, v in state["model"].items() if k in wanted and wanted[k].shape == v.shape}
-    model.load_state_dict(kept, strict=False)
+    kept = {k: v for k, v in saved.items() if k in wanted and wanted[k].shape == v.shape}
     missing = [k for k in wanted if k not in kept and not k.endswith("noise")]
     if missing:
-        raise ValueError(f"checkpoint {checkpoint} lacks {missing}")
-    return model.eval()
+        raise ValueError(f"checkpoint {source} lacks {missing}")
+    model.load_state_dict(kept, strict=False)

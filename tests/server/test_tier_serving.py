@@ -116,11 +116,36 @@ def test_a_main_that_fails_to_load_is_a_state_not_a_crash(start_server, bundle_d
     srv.stop()
 
 
-def test_without_a_fallback_the_port_opens_on_a_loaded_main(server):
+def test_by_default_the_distilled_student_is_the_fallback_tier(server):
     with server.client() as c:
+        tiers = tiers_by_role(c)
+        assert tiers["main"]["state"] == "ready" and tiers["main"]["bundle"] == "kokoro-82m"
+        student = tiers["fallback"]
+        assert student["bundle"] == "kokoro-82m-student" and student["precision"] == "fp32"
+        assert student["state"] == "ready"
+        assert c.post("/v1/tts", json=SHORT).headers["x-model-tier"] == "main"  # main is ready: it serves
+
+
+def test_without_a_fallback_the_port_opens_on_a_loaded_main(start_server):
+    srv = start_server("--fallback-bundle", "none")
+    srv.wait_port()
+    with srv.client() as c:
         tiers = c.get("/v1/models").json()["tiers"]
         assert [t["role"] for t in tiers] == ["main"] and tiers[0]["state"] == "ready"
         assert c.post("/v1/tts", json=SHORT).headers["x-model-tier"] == "main"
+    srv.stop()
+
+
+def test_a_fallback_that_cannot_load_is_a_failed_tier_and_main_serves(start_server, tmp_path):
+    srv = start_server("--fallback-bundle", str(tmp_path / "no-such-bundle"))
+    srv.wait_port()
+    with srv.client() as c:
+        tiers = tiers_by_role(c)
+        assert tiers["fallback"]["state"] == "failed" and "no-such-bundle" in tiers["fallback"]["error"]
+        assert tiers["main"]["state"] in ("warming", "ready")
+        srv.wait_ready()
+        assert c.post("/v1/tts", json=SHORT).headers["x-model-tier"] == "main"
+    srv.stop()
 
 
 def test_concurrent_requests_during_the_switch_all_succeed(start_server):

@@ -1,0 +1,116 @@
+"""The committed distilled student and the fallback bundle built from it.
+
+The student ships inside the package (``export/data/student``): its TorchScript and ONNX forms must
+load and agree on a real utterance, its files must match ``student.json``, and the bundle assembled
+from it must validate like the main bundle's and run in the unchanged engine.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from emotivoice_srv.bundle import STAGES, read_manifest, sha256_file
+from emotivoice_srv.errors import BundleError
+from export.fallback import FALLBACK_NAME, STUDENT_DIR, build_fallback_bundle, bundle_dir_for, student_meta
+
+
+@pytest.fixture(scope="module")
+def fallback_dir(bundle_dir, tmp_path_factory):
+    out = bundle_dir_for(bundle_dir, tmp_path_factory.mktemp("fallback"))
+    build_fallback_bundle(bundle_dir, out)
+    return out
+
+
+def test_student_files_match_their_record_and_stay_small():
+    meta = student_meta()
+    for name, record in meta["files"].items():
+        assert sha256_file(STUDENT_DIR / name) == record["sha256"], name
+    assert {f"{s}.{ext}" for s in STAGES for ext in ("ts", "onnx")} == set(meta["files"])
+    assert sum(r["bytes"] for r in meta["files"].values()) <= 20_000_000
+    assert meta["licence"] == "Apache-2.0" and "Kokoro-82M" in meta["source"]
+    assert meta["teacher"]["bundle"] == "kokoro-82m" and meta["corpus"]["utterances"] > 0
+    assert meta["training"]["steps"] > 0 and meta["training"]["final_losses"]
+
+
+def test_student_has_at_most_an_eighth_of_the_mains_parameters(bundle_dir):
+    import onnx
+
+    main = read_manifest(bundle_dir)
+    weights = 0
+    for stage in STAGES:
+        model = onnx.load(str(bundle_dir / main.graph(stage, "int8").file))
+        weights += sum(int(np.prod(t.dims)) for t in model.graph.initializer if np.prod(t.dims) >= 16)
+    assert student_meta()["parameters"]["total"] * 8 <= weights
+
+
+def test_fallback_bundle_validates_like_main_and_is_built_once(bundle_dir, fallback_dir):
+    manifest = read_manifest(fallback_dir)  # validated on read
+    main = read_manifest(bundle_dir)
+    assert manifest.name == FALLBACK_NAME and manifest.precisions == ("fp32",)
+    assert [v.id for v in manifest.voices] == [v.id for v in main.voices] and manifest.vocab == main.vocab
+    assert manifest.provenance[0].licence == "Apache-2.0" and "distilled" in manifest.provenance[0].role
+    assert manifest.build["teacher"]["bundle"] == "kokoro-82m" and manifest.build["corpus"]["utterances"] > 0
+    assert build_fallback_bundle(bundle_dir, fallback_dir) is False  # up to date: nothing rebuilt
+
+
+def test_a_student_graph_that_does_not_match_its_record_is_refused(bundle_dir, tmp_path):
+    student = tmp_path / "student"
+    shutil.copytree(STUDENT_DIR, student)
+    with open(student / "decoder.onnx", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(BundleError, match="does not match"):
+        build_fallback_bundle(bundle_dir, tmp_path / "out", student)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_broken_fallback_manifest_is_rejected_like_mains(fallback_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(fallback_dir, copy)
+    raw = json.loads((copy / "manifest.json").read_text())
+    raw["graphs"] = [g for g in raw["graphs"] if g["stage"] != "decoder"]
+    (copy / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="lacks stages"):
+        read_manifest(copy)
+
+
+def test_torchscript_and_onnx_students_agree_on_a_real_utterance(engine):
+    torch = pytest.importorskip("torch", reason="TorchScript needs the train extra (torch)")
+    import onnxruntime as ort
+
+    from emotivoice_srv.prosody import expand, frames_from_durations
+
+    utt = engine.frontend.prepare("The quiet librarian found a silver spoon.", 1000)[0]
+    style = engine.voices.get("en_female_1").style(len(utt.phonemes))
+    ts = {s: torch.jit.load(str(STUDENT_DIR / f"{s}.ts")) for s in STAGES}
+    ox = {s: ort.InferenceSession(str(STUDENT_DIR / f"{s}.onnx"), providers=["CPUExecutionProvider"])
+          for s in STAGES}
+
+    def both(stage, **inputs):
+        a = ts[stage](*(torch.from_numpy(v) for v in inputs.values()))
+        a = [x.detach().numpy() for x in (a if isinstance(a, tuple) else (a,))]
+        b = ox[stage].run(None, inputs)
+        for x, y in zip(a, b):
+            assert x.shape == y.shape
+            assert np.abs(x - y).max() <= 1e-3 * max(1.0, float(np.abs(x).max())), stage
+        return b
+
+    durations, prosody, text = both("duration", tokens=utt.tokens.reshape(1, -1), style=style,
+                                    speed=np.ones(1, np.float32))
+    frames = frames_from_durations(durations.reshape(-1))
+    f0, energy = both("prosody", prosody_aligned=expand(np.ascontiguousarray(prosody.transpose(0, 2, 1)), frames),
+                      style=style)
+    (audio,) = both("decoder", text_aligned=expand(text, frames), f0=f0, energy=energy, style=style)
+    assert audio.shape == (frames.sum() * 600,) and float(np.abs(audio).max()) > 0.01
+
+
+def test_the_engine_speaks_with_the_student_unchanged(fallback_dir):
+    from emotivoice_srv import Engine, EngineConfig
+
+    student = Engine.load(EngineConfig(bundle_dir=fallback_dir, device="cpu", precision="fp32", threads=2))
+    neutral = student.synthesize("Glue the paper to the wooden box.", voice="en_male_1")
+    sad = student.synthesize("Glue the paper to the wooden box.", voice="en_male_1", emotion="sad")
+    assert 1.0 < neutral.duration_s < 5.0
+    assert sad.duration_s > neutral.duration_s  # the engine's duration edits apply to the student too
