@@ -83,7 +83,8 @@ def _rtf(engine, sentences: list[str], voice: str) -> float:
 
 def run(repeats: int = 5) -> dict:
     from export import build_bundle
-    from export.fallback import STUDENT_DIR, build_fallback_bundle, student_meta
+    from emotivoice_srv.bundle.student import STUDENT_DIR, student_meta
+    from export.fallback import build_fallback_bundle
 
     from emotivoice_srv import Engine, EngineConfig
     from emotivoice_srv.quality import (SpeakerEncoder, Transcriber, active_rms_db, cosine, median_f0_hz,

@@ -50,13 +50,18 @@ def _ensure_bundle(args: argparse.Namespace, precision: str) -> Path:
 
 def _ensure_student(args: argparse.Namespace) -> Path:
     """The fallback bundle of the committed distilled student, assembled next to the main bundle it
-    takes its voices from (first use only; no torch, no training)."""
+    takes its voices from (first use only; no torch, no training; the exporter is imported only then)."""
+    from .bundle import read_manifest
+    from .bundle.student import bundle_dir_for, input_key, student_meta, up_to_date
+
     main_arg = getattr(args, "main_bundle", None)
     main = Path(main_arg) if main_arg else _ensure_bundle(argparse.Namespace(**{**vars(args), "bundle": None}), "int8")
-    from export.fallback import bundle_dir_for, build_fallback_bundle
+    key = input_key(student_meta(), read_manifest(main))
+    target = bundle_dir_for(key, bundles_dir(_cache_dir(args)))
+    if not up_to_date(target, key):
+        from export.fallback import build_fallback_bundle
 
-    target = bundle_dir_for(main, bundles_dir(_cache_dir(args)))
-    if build_fallback_bundle(main, target):
+        build_fallback_bundle(main, target)
         print(f"built the fallback bundle in {target} (first use only)", file=sys.stderr)
     return target
 
@@ -85,7 +90,7 @@ def load_engine(args: argparse.Namespace):
 
         bundle = _ensure_student(args)
         if args.precision is None:  # the student ships fp32 graphs only (small: no int8 needed)
-            from export.fallback import PRECISION
+            from .bundle.student import PRECISION
 
             runtime = replace(runtime, precision=PRECISION)
     else:

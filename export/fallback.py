@@ -1,6 +1,6 @@
 """The fallback bundle: the committed distilled student's graphs + the main bundle's voices and front-end.
 
-The student (``export/data/student/``, made by ``python -m export.distill``) ships inside the
+The student (``emotivoice_srv/data/student/``, made by ``python -m export.distill``) ships inside the
 package, so building its bundle needs neither torch nor training: the ONNX stage graphs are copied
 as the bundle's fp32 graphs, the voices, vocabulary and front-end dictionaries come from the main
 bundle (the student speaks the same voices), and the manifest records the student's provenance.
@@ -9,47 +9,20 @@ Idempotent (keyed by the student's and the main bundle's hashes) and atomic like
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
 
-from emotivoice_srv.bundle import GraphSpec, Manifest, Provenance, read_manifest, sha256_file, verify_files
-from emotivoice_srv.bundle.manifest import STAGES
+from emotivoice_srv.bundle import STAGES, GraphSpec, Manifest, Provenance, read_manifest, sha256_file, verify_files
+from emotivoice_srv.bundle.student import (FALLBACK_NAME, PRECISION, STUDENT_DIR, bundle_dir_for, input_key,
+                                           student_meta, up_to_date)
 from emotivoice_srv.errors import BundleError
 
 from .build import _swap_into_place, _tensor_specs
 
 log = logging.getLogger("export.fallback")
-
-STUDENT_DIR = Path(__file__).parent / "data" / "student"
-FALLBACK_NAME = "kokoro-82m-student"
-PRECISION = "fp32"
-
-
-def student_meta(student_dir: Path = STUDENT_DIR) -> dict:
-    path = Path(student_dir) / "student.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise BundleError(f"no distilled student at {student_dir} (student.json missing)",
-                          code="bundle_missing") from exc
-
-
-def _key(meta: dict, main: Manifest) -> str:
-    graphs = {name: f["sha256"] for name, f in sorted(meta["files"].items()) if name.endswith(".onnx")}
-    blob = json.dumps({"student": graphs, "main": main.build, "voices": [v.sha256 for v in main.voices]},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def bundle_dir_for(main_dir: Path, bundles: Path, student_dir: Path = STUDENT_DIR) -> Path:
-    """Where the fallback bundle for this main bundle lives: one per (student, main) pair, so a custom
-    ``--bundle`` never overwrites the default's."""
-    return Path(bundles) / f"{FALLBACK_NAME}-{_key(student_meta(student_dir), read_manifest(main_dir))[:12]}"
-
 
 def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STUDENT_DIR) -> bool:
     """Build (or keep, if up to date) the fallback bundle at ``out_dir``; True if it was (re)built."""
@@ -58,12 +31,9 @@ def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STU
     main_dir, out_dir = Path(main_dir), Path(out_dir)
     meta = student_meta(student_dir)
     main = read_manifest(main_dir)
-    key = _key(meta, main)
-    try:
-        if read_manifest(out_dir).build.get("input_key") == key:
-            return False
-    except BundleError:
-        pass
+    key = input_key(meta, main)
+    if up_to_date(out_dir, key):
+        return False
     staging = out_dir.parent / f".staging-{out_dir.name}-{os.getpid()}-{int(time.time() * 1000)}"
     try:
         graphs = []

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-minutes", type=float, default=None, help="stop after a checkpoint at this wall time")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("export", help="last checkpoint -> TorchScript + ONNX graphs and student.json")
-    e.add_argument("--out", type=Path, default=None, help="default: export/data/student (the committed student)")
+    e.add_argument("--out", type=Path, default=None, help="default: emotivoice_srv/data/student (the committed student)")
     e.set_defaults(func=cmd_export)
     return p
 

@@ -216,7 +216,10 @@ class DecoderStage(nn.Module):
         voiced = (f > self.voiced_hz).float()
         cycles = torch.cumsum((f * voiced / self.sample_rate).double(), dim=2)
         phase = ((cycles - torch.floor(cycles)) * (2 * math.pi)).float()
-        k = torch.floor(self.sample_rate * 0.45 / torch.clamp(f, min=self.voiced_hz))
+        # harmonic count per F0 value (not per interpolated sample: a count that flips on a rounding
+        # difference between runtimes would add or drop a whole harmonic there)
+        k = torch.floor(self.sample_rate * 0.45 / torch.clamp(f0, min=self.voiced_hz))
+        k = torch.repeat_interleave(k, self.f0_hop, dim=1).unsqueeze(1)
         den = torch.sin(phase / 2)
         small = (torch.abs(den) < 1e-3).float()
         num = torch.sin(k * phase / 2) * torch.sin((k + 1) * phase / 2)

@@ -1,6 +1,6 @@
 """The committed distilled student and the fallback bundle built from it.
 
-The student ships inside the package (``export/data/student``): its TorchScript and ONNX forms must
+The student ships inside the package (``emotivoice_srv/data/student``): its TorchScript and ONNX forms must
 load and agree on a real utterance, its files must match ``student.json``, and the bundle assembled
 from it must validate like the main bundle's and run in the unchanged engine.
 """
@@ -14,13 +14,14 @@ import pytest
 
 from emotivoice_srv.bundle import STAGES, read_manifest, sha256_file
 from emotivoice_srv.errors import BundleError
-from export.fallback import FALLBACK_NAME, STUDENT_DIR, build_fallback_bundle, bundle_dir_for, student_meta
+from emotivoice_srv.bundle.student import FALLBACK_NAME, STUDENT_DIR, student_meta
+from export.fallback import build_fallback_bundle
 
 
 @pytest.fixture(scope="module")
 def fallback_dir(bundle_dir, tmp_path_factory):
-    out = bundle_dir_for(bundle_dir, tmp_path_factory.mktemp("fallback"))
-    build_fallback_bundle(bundle_dir, out)
+    out = tmp_path_factory.mktemp("fallback") / FALLBACK_NAME
+    assert build_fallback_bundle(bundle_dir, out) is True
     return out
 
 

@@ -1,0 +1,49 @@
+"""Where the distilled student lives and whether its fallback bundle is up to date (stdlib only).
+
+The student's graphs ship as package data (``emotivoice_srv/data/student``); its fallback bundle is
+assembled next to the main bundle on first use by ``export.fallback``. This module answers the
+cheap questions -- which directory, and is it current? -- without importing onnx or the exporter,
+so a server start with an up-to-date fallback bundle pays nothing for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import BundleError
+from .manifest import Manifest, read_manifest
+
+STUDENT_DIR = Path(__file__).resolve().parent.parent / "data" / "student"
+FALLBACK_NAME = "kokoro-82m-student"
+PRECISION = "fp32"
+"""The student ships fp32 graphs only: it is small enough that int8 would buy nothing measurable."""
+
+
+def student_meta(student_dir: Path = STUDENT_DIR) -> dict:
+    path = Path(student_dir) / "student.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise BundleError(f"no distilled student at {student_dir} (student.json missing)",
+                          code="bundle_missing") from exc
+
+
+def input_key(meta: dict, main: Manifest) -> str:
+    """Identity of a fallback bundle's inputs: the student's graphs and the main bundle it speaks with."""
+    graphs = {name: f["sha256"] for name, f in sorted(meta["files"].items()) if name.endswith(".onnx")}
+    blob = json.dumps({"student": graphs, "main": main.build, "voices": [v.sha256 for v in main.voices]},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def bundle_dir_for(key: str, bundles: Path) -> Path:
+    """One fallback bundle per (student, main) pair, so a custom ``--bundle`` never overwrites the default's."""
+    return Path(bundles) / f"{FALLBACK_NAME}-{key[:12]}"
+
+
+def up_to_date(bundle_dir: Path, key: str) -> bool:
+    try:
+        return read_manifest(bundle_dir).build.get("input_key") == key
+    except BundleError:
+        return False
