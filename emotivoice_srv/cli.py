@@ -85,16 +85,9 @@ def load_engine(args: argparse.Namespace):
     from .graphs.loader import load_bundle_graphs
 
     runtime = choose_runtime(args.device, args.precision)
-    if args.bundle == STUDENT:
-        from dataclasses import replace
-
-        bundle = _ensure_student(args)
-        if args.precision is None:  # the student ships fp32 graphs only (small: no int8 needed)
-            from .bundle.student import PRECISION
-
-            runtime = replace(runtime, precision=PRECISION)
-    else:
-        bundle = _ensure_bundle(args, runtime.precision)
+    bundle = _ensure_student(args) if args.bundle == STUDENT else _ensure_bundle(args, runtime.precision)
+    if args.precision is None and (args.bundle == STUDENT or args.bundle):
+        runtime = _precision_the_bundle_has(bundle, runtime)
     loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
     from .engine import Engine, EngineConfig
 
@@ -102,6 +95,23 @@ def load_engine(args: argparse.Namespace):
         bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
     ), loaded)
+
+
+PRECISION_PREFERENCE = {"cpu": ("int8", "fp32", "fp16"), "cuda": ("fp16", "fp32", "int8")}
+
+
+def _precision_the_bundle_has(bundle: Path, runtime):
+    """A given bundle without the device's default precision runs at the best one it has (e.g. the
+    student's fp32 graphs on the CPU) instead of failing: only an explicit --precision is binding."""
+    from dataclasses import replace
+
+    from .bundle import read_manifest
+
+    has = read_manifest(bundle).precisions
+    if runtime.precision in has or not has:
+        return runtime
+    best = next(p for p in PRECISION_PREFERENCE[runtime.device] if p in has)
+    return replace(runtime, precision=best)
 
 
 def load_cloner(args: argparse.Namespace, engine):
@@ -146,6 +156,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"built {', '.join(report.built)} in {out} ({report.seconds})")
     else:
         print(f"bundle {out} is up to date ({', '.join(report.up_to_date)}); nothing to do")
+    if args.fallback_out:
+        from export.fallback import build_fallback_bundle
+
+        built = build_fallback_bundle(out, Path(args.fallback_out))
+        print(f"fallback bundle (distilled student) {'built in' if built else 'is up to date:'} {args.fallback_out}")
     return 0
 
 
@@ -232,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="bundle directory (default: <cache-dir>/bundles/kokoro-82m)")
     p.add_argument("--precision", default="int8", help="comma-separated: int8,fp32,fp16 (default int8)")
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    p.add_argument("--fallback-out", help="also assemble the distilled student's fallback bundle in this directory "
+                                          "(serve it with --fallback-bundle DIR; e.g. baked into an image)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_export)
 

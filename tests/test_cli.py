@@ -104,3 +104,18 @@ def test_synth_renders_with_the_fallback_tier_on_request(bundle_dir, tmp_path):
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["tier"] == "fallback" and report["bundle"] == "kokoro-82m-student"
     assert report["precision"] == "fp32" and report["seconds"] > 0.5 and out.stat().st_size > 20_000
+
+
+def test_export_assembles_the_fallback_bundle_and_a_given_bundle_runs_at_a_precision_it_has(bundle_dir, tmp_path):
+    fallback = tmp_path / "student"
+    r = cli("export", "--out", str(bundle_dir), "--fallback-out", str(fallback), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "fallback bundle (distilled student) built in" in r.stdout
+    assert json.loads((fallback / "manifest.json").read_text())["name"] == "kokoro-82m-student"
+    again = cli("export", "--out", str(bundle_dir), "--fallback-out", str(fallback), "--quiet")
+    assert "is up to date" in again.stdout  # idempotent
+    out = tmp_path / "s.wav"
+    r = cli("synth", "A student bundle given as the main bundle.", "--bundle", str(fallback), "--device", "cpu",
+            "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["precision"] == "fp32"  # the CPU default int8 is absent

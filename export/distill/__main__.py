@@ -30,8 +30,9 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
-    config = TrainConfig(corpus_dir=args.work / "corpus", out_dir=args.work / "student", steps=args.steps,
-                         batch=args.batch, lr=args.lr, threads=args.threads, max_minutes=args.max_minutes)
+    config = TrainConfig(corpus_dir=args.work / "corpus", out_dir=args.work / args.run, steps=args.steps,
+                         batch=args.batch, lr=args.lr, threads=args.threads, max_minutes=args.max_minutes,
+                         init_from=args.init_from)
     summary = train(config)
     print(summary)
     return 0
@@ -41,7 +42,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..fallback import STUDENT_DIR
     from .graphs import export_student
 
-    meta = export_student(args.work / "student" / "checkpoint.pt", args.work, args.out or STUDENT_DIR)
+    meta = export_student(args.work / args.run / "checkpoint.pt", args.work, args.out or STUDENT_DIR, args.run)
     print(f"student ({meta['parameters']['total']:,} parameters) -> {args.out or STUDENT_DIR}")
     return 0
 
@@ -65,9 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--max-minutes", type=float, default=None, help="stop after a checkpoint at this wall time")
+    t.add_argument("--run", default="student", help="run directory under --work (checkpoint.pt, train.json)")
+    t.add_argument("--init-from", type=Path, default=None, help="start a new run from another run's checkpoint")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("export", help="last checkpoint -> TorchScript + ONNX graphs and student.json")
     e.add_argument("--out", type=Path, default=None, help="default: emotivoice_srv/data/student (the committed student)")
+    e.add_argument("--run", default="student", help="run directory under --work whose checkpoint to export")
     e.set_defaults(func=cmd_export)
     return p
 

@@ -75,7 +75,7 @@ def export_graphs(model: Student, out_dir: Path) -> dict[str, dict[str, str | in
     return files
 
 
-def export_student(checkpoint: Path, work_dir: Path, out_dir: Path) -> dict:
+def export_student(checkpoint: Path, work_dir: Path, out_dir: Path, run: str = "student") -> dict:
     """Checkpoint -> graphs in ``out_dir`` + ``student.json`` (with the corpus and training summaries
     found in ``work_dir``)."""
     model = load_student(checkpoint)
@@ -86,7 +86,7 @@ def export_student(checkpoint: Path, work_dir: Path, out_dir: Path) -> dict:
         path = work_dir / rel
         return json.loads(path.read_text()) if path.exists() else {}
 
-    corpus, training = read("corpus/corpus.json"), read("student/train.json")
+    corpus, training = read("corpus/corpus.json"), read(f"{run}/train.json")
     meta = {
         "name": "kokoro-82m-student",
         "description": "distilled fallback: duration/prosody predictors + source-filter STFT vocoder, "

@@ -30,6 +30,7 @@ F0_HOP = 300         # samples per F0/energy value (2 per frame)
 N_FFT = 600          # synthesis STFT
 HOP = 150
 VOICED_HZ = 30.0
+ENVELOPE_SUBFRAMES = 2  # envelopes per F0 value
 NOISE_FRAMES = 64  # 0.4 s of noise spectrogram, tiled
 
 
@@ -183,7 +184,7 @@ class DecoderStage(nn.Module):
         self.inp = nn.Conv1d(c.text_dim + 3, c.dec_dim, 7, padding=3)
         self.blocks = nn.ModuleList([ConvNeXtBlock(c.dec_dim, half) for _ in range(c.dec_blocks)])
         self.norm = nn.GroupNorm(1, c.dec_dim)
-        self.out = nn.Conv1d(c.dec_dim, 2 * c.bands, 1)
+        self.out = nn.Conv1d(c.dec_dim, 2 * c.bands * ENVELOPE_SUBFRAMES, 1)
         self.half = half
         self.bands = c.bands
         bins = N_FFT // 2 + 1
@@ -196,7 +197,8 @@ class DecoderStage(nn.Module):
         self.voiced_hz, self.sample_rate = VOICED_HZ, float(SAMPLE_RATE)
 
     def envelopes(self, text_aligned: Tensor, f0: Tensor, energy: Tensor, style: Tensor) -> tuple[Tensor, Tensor]:
-        """Harmonic and noise log-envelopes, [B, bands, 2F]."""
+        """Harmonic and noise log-envelopes, [B, bands, 4F]: two per F0 value (6.25 ms apart), for the
+        plosive bursts and formant transitions that a 12.5 ms envelope smears."""
         s = style[:, :self.half]
         x = torch.repeat_interleave(text_aligned, 2, dim=2)
         voiced = (f0 > self.voiced_hz).float()
@@ -206,6 +208,8 @@ class DecoderStage(nn.Module):
         for block in self.blocks:
             x = block(x, s)
         y = self.out(F.gelu(self.norm(x)))
+        b, _, t = y.shape
+        y = y.reshape(b, 2 * self.bands, ENVELOPE_SUBFRAMES, t).permute(0, 1, 3, 2).reshape(b, 2 * self.bands, -1)
         return y[:, :self.bands], y[:, self.bands:]
 
     def excitation(self, f0: Tensor) -> Tensor:

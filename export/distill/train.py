@@ -44,6 +44,8 @@ class TrainConfig:
     threads: int | None = None
     max_minutes: float | None = None
     """Stop (after a checkpoint) once this much wall time has passed; resume with the same command."""
+    init_from: Path | None = None
+    """Start a new run from another run's weights (layers that grew are widened, see ``_load_weights``)."""
 
 
 @dataclass
@@ -75,6 +77,23 @@ def to_items(records: list[dict]) -> list[Item]:
             audio=torch.from_numpy(r["audio"].astype(np.float32)),
         ))
     return items
+
+
+_MEL: dict[str, torch.Tensor] = {}
+
+
+def mel_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 between log-mel spectrograms (1024-point STFT, hop 256, 80 bands to 12 kHz): weights the
+    bands that carry intelligibility the way hearing does, which linear-bin losses do not."""
+    if "fb" not in _MEL:
+        import librosa
+
+        _MEL["fb"] = torch.from_numpy(librosa.filters.mel(sr=24_000, n_fft=1024, n_mels=80)).float()
+    window = torch.hann_window(1024)
+    p = torch.stft(pred, 1024, 256, window=window, return_complex=True).abs()
+    t = torch.stft(target, 1024, 256, window=window, return_complex=True).abs()
+    fb = _MEL["fb"]
+    return F.l1_loss(torch.log(fb @ p + 1e-5), torch.log(fb @ t + 1e-5))
 
 
 def stft_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -125,10 +144,11 @@ def step_losses(model: Student, batch: list[Item], window: int, rng: random.Rand
     styles = torch.cat([it.style for it in batch])
     f0, en = model.prosody(torch.stack(pros), styles)
     audio = model.decoder.synthesize(torch.stack(texts), torch.stack(f0s), torch.stack(ens), styles)
+    target = torch.stack(audios)
     return {"duration": torch.stack(dur_l).mean(),
             "f0": F.l1_loss(f0, torch.stack(pros_f0)) / 100.0,
             "energy": F.l1_loss(en, torch.stack(pros_en)) / 4.0,
-            "stft": stft_loss(audio, torch.stack(audios))}
+            "stft": stft_loss(audio, target), "mel": mel_loss(audio, target)}
 
 
 def _latest(out_dir: Path) -> Path | None:
@@ -162,6 +182,11 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
         opt.load_state_dict(state["optimizer"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
         log.info("resumed", extra={"step": step, "checkpoint": str(ckpt_path)})
+    elif config.init_from:
+        init = torch.load(config.init_from, weights_only=False, map_location="cpu")
+        _load_weights(model, init["model"], Path(config.init_from))
+        history = [{"init_from": str(config.init_from), "init_step": init["step"],
+                    "init_seconds": init["seconds"]}]
     rng = random.Random(config.seed * 1_000_003 + step)
     stop = {"now": False}
 
@@ -196,7 +221,7 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
                 g["lr"] = lr_at(step)
             losses = step_losses(model, rng.sample(items, min(config.batch, len(items))),
                                  config.window_frames, rng)
-            loss = losses["duration"] + losses["f0"] + losses["energy"] + losses["stft"]
+            loss = sum(losses.values())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -223,7 +248,11 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
         bar.close()
         save()
         signal.signal(signal.SIGTERM, previous)
+    before = next((h for h in history if "init_step" in h), {})
     summary = {"steps": step, "train_seconds": round(seconds, 1), "corpus_utterances": len(items),
+               "init": before or None,
+               "total_steps": step + before.get("init_step", 0),
+               "total_train_seconds": round(seconds + before.get("init_seconds", 0.0), 1),
                "corpus_audio_seconds": round(sum(len(it.audio) for it in items) / 24_000, 1),
                "parameters": parameter_count(model), "final_losses": history[-1] if history else {},
                "done": step >= config.steps}
@@ -240,9 +269,15 @@ def load_student(checkpoint: Path) -> Student:
 
 
 def _load_weights(model: Student, saved: dict, source: Path) -> None:
-    """Load a state dict, tolerating only fixed (untrained) tables that changed shape or were retired:
-    they are rebuilt from their seed by the constructor."""
+    """Load a state dict, tolerating only fixed (untrained) tables that changed shape or were retired
+    (rebuilt from their seed by the constructor), and widening the decoder's output layer when the
+    envelope gained sub-frames (each sub-frame starts as a copy of its frame: same output as before)."""
     wanted = model.state_dict()
+    saved = dict(saved)
+    for name in ("decoder.out.weight", "decoder.out.bias"):
+        old, new = saved.get(name), wanted[name]
+        if old is not None and old.shape[0] != new.shape[0] and new.shape[0] % old.shape[0] == 0:
+            saved[name] = old.repeat_interleave(new.shape[0] // old.shape[0], dim=0)
     kept = {k: v for k, v in saved.items() if k in wanted and wanted[k].shape == v.shape}
     missing = [k for k in wanted if k not in kept and not k.endswith("noise")]
     if missing:
