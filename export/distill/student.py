@@ -193,7 +193,7 @@ class DecoderStage(nn.Module):
         g = torch.Generator().manual_seed(1234)
         self.noise_frames = NOISE_FRAMES
         self.register_buffer("noise", (torch.randn(1, 2 * bins, NOISE_FRAMES, generator=g) * 0.3).half())
-        self.n_fft, self.hop, self.f0_hop = N_FFT, HOP, F0_HOP
+        self.n_fft, self.hop, self.f0_hop, self.subframes = N_FFT, HOP, F0_HOP, ENVELOPE_SUBFRAMES
         self.voiced_hz, self.sample_rate = VOICED_HZ, float(SAMPLE_RATE)
 
     def envelopes(self, text_aligned: Tensor, f0: Tensor, energy: Tensor, style: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,7 +209,7 @@ class DecoderStage(nn.Module):
             x = block(x, s)
         y = self.out(F.gelu(self.norm(x)))
         b, _, t = y.shape
-        y = y.reshape(b, 2 * self.bands, ENVELOPE_SUBFRAMES, t).permute(0, 1, 3, 2).reshape(b, 2 * self.bands, -1)
+        y = y.reshape(b, 2 * self.bands, self.subframes, t).permute(0, 1, 3, 2).reshape(b, 2 * self.bands, -1)
         return y[:, :self.bands], y[:, self.bands:]
 
     def excitation(self, f0: Tensor) -> Tensor:

@@ -69,3 +69,19 @@ def test_torchscript_and_onnx_exports_agree_at_new_lengths(tiny, tmp_path):
             a = a.detach().numpy()
             assert a.shape == b.shape
             assert np.abs(a - b).max() <= 1e-4 * max(1.0, float(np.abs(a).max())), stage
+
+
+def test_a_run_with_one_envelope_per_f0_value_warm_starts_one_with_two(tiny):
+    from pathlib import Path
+
+    from export.distill.train import _load_weights
+
+    old = {k: v.clone() for k, v in tiny.state_dict().items()}
+    old["decoder.out.weight"] = old["decoder.out.weight"][::2].clone()  # the narrower output layer
+    old["decoder.out.bias"] = old["decoder.out.bias"][::2].clone()
+    widened = Student(TINY).eval()
+    _load_weights(widened, old, Path("old.pt"))
+    style = torch.randn(1, 256)
+    h, n = widened.decoder.envelopes(torch.randn(1, 16, 5), torch.full((1, 10), 120.0), torch.zeros(1, 10), style)
+    assert h.shape == (1, TINY.bands, 20)
+    assert torch.allclose(h[..., 0::2], h[..., 1::2], atol=1e-6) and torch.allclose(n[..., 0::2], n[..., 1::2], atol=1e-6)
