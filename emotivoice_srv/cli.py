@@ -74,6 +74,17 @@ def fallback_args(args: argparse.Namespace) -> argparse.Namespace:
                                  "device": args.fallback_device, "precision": args.fallback_precision})
 
 
+def main_bundle_name(args: argparse.Namespace) -> str:
+    """The main bundle's name before main has loaded (the model id clients see from the first request)."""
+    from .bundle import read_manifest
+
+    path = Path(args.bundle) if args.bundle and args.bundle != STUDENT else bundles_dir(_cache_dir(args)) / DEFAULT_BUNDLE
+    try:
+        return read_manifest(path).name
+    except EmotivoiceError:
+        return DEFAULT_BUNDLE  # built on first use, under this name
+
+
 def has_fallback(args: argparse.Namespace) -> bool:
     return (args.fallback_bundle or "").strip().lower() not in NO_FALLBACK
 

@@ -82,19 +82,23 @@ class ServerContext:
     """Voice id -> Enrollment still pending (or failed); finished voices live in the registry."""
     load_main: Callable[[], Engine] | None = None
     """Loads the main engine in the background (set when a fallback tier opened the port first)."""
+    main_name: str | None = None
+    """The main bundle's name: the model id clients use, whichever tier answers (default: the name of
+    main's manifest when main opened the port)."""
 
     def __post_init__(self) -> None:
         first = self.first_engine
         self.voices: VoiceLibrary = first.voices
         """One voice library for every tier: built-in, blended and enrolled voices work on each."""
         self.sample_rate: int = first.sample_rate
-        self.manifest = first.manifest
+        if self.main_name is None:
+            self.main_name = (self.tiers.main.engine or first).manifest.name
         if self.pool is None:
             self.pool = InferencePool(self.config.workers, self.config.queue_capacity)
         self.metrics.bind_pool(self.pool)
         rates = tuple(sorted(set(self.config.sample_rates)))
         self.tts_fields = tts_fields(self.config.formats, rates, self.sample_rate)
-        self.speech_fields = speech_fields((self.manifest.name, *OPENAI_MODEL_IDS))
+        self.speech_fields = speech_fields((self.main_name, *OPENAI_MODEL_IDS))
         for slot in self.tiers.slots:
             slot.listeners.append(self._on_tier_change)
             self._on_tier_change(slot, slot.state, slot.state)
@@ -164,12 +168,11 @@ class ServerContext:
         return out
 
     def model_entries(self) -> list[dict]:
-        manifest = self.manifest
         serving = {k: v for k, v in self.tier_states()[0].items() if k != "bundle"}
-        main = {"id": manifest.name, "object": "model", "created": self.created, "owned_by": "emotivoice-srv",
+        main = {"id": self.main_name, "object": "model", "created": self.created, "owned_by": "emotivoice-srv",
                 **serving}
         aliases = [{"id": alias, "object": "model", "created": main["created"], "owned_by": "emotivoice-srv",
-                    "alias_of": manifest.name} for alias in OPENAI_MODEL_IDS]
+                    "alias_of": self.main_name} for alias in OPENAI_MODEL_IDS]
         return [main, *aliases]
 
     # -- background work -------------------------------------------------------------------
@@ -303,13 +306,13 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
                cloning_config: CloningConfig | None = None, cloning_error: str = "not configured",
-               load_main: Callable[[], Engine] | None = None) -> Starlette:
+               load_main: Callable[[], Engine] | None = None, main_name: str | None = None) -> Starlette:
     """The app over loaded tiers (an Engine alone is a main tier that is loaded and warming)."""
     if isinstance(tiers, Engine):
         tiers = Tiers(TierSlot("main", TierState.WARMING, engine=tiers))
     lifecycle = lifecycle or Lifecycle()
     ctx = ServerContext(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
-                        cloning_error=cloning_error, load_main=load_main)
+                        cloning_error=cloning_error, load_main=load_main, main_name=main_name)
     if lifecycle.load_seconds is None:
         lifecycle.loaded(ctx.first_engine.load_seconds.get("total", 0.0))
     if config.default_voice not in ctx.voices.ids():

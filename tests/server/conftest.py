@@ -35,6 +35,8 @@ class ServerProcess:
         self.log_path = log_dir / f"server-{self.port}.log"
         if "--cache-dir" not in args:  # a fresh voice registry and fit cache unless the test shares one
             args = (*args, "--cache-dir", str(log_dir / f"cache-{self.port}"))
+        if "--fallback-bundle" not in args:  # main serves from the first request unless a test asks for tiers
+            args = (*args, "--fallback-bundle", "none")
         cmd = [sys.executable, "-m", "emotivoice_srv", "serve", "--bundle", str(bundle_dir), "--host", "127.0.0.1",
                "--port", str(self.port), "--device", "cpu", "--threads", "2", *args]
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("EMOTIVOICE_")}
@@ -113,8 +115,9 @@ def start_server(bundle_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(start_server) -> ServerProcess:
-    """The shared, ready server most API tests talk to (2 workers, default limits)."""
-    srv = start_server("--workers", "2")
+    """The shared, ready server most API tests talk to (2 workers, default limits, the default student
+    fallback tier; ready = main serves)."""
+    srv = start_server("--workers", "2", "--fallback-bundle", "student")
     srv.wait_port()
     srv.wait_ready()
     return srv
