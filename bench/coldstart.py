@@ -104,7 +104,8 @@ def run(bundle: Path, runs: int = 5, fallback: bool = True) -> dict:
     model_path()  # the peer assembles its model file once per machine; not part of a cold start
     systems = {"ours": lambda: _ours(bundle), "lazy": lambda: _lazy(bundle), "floor": lambda: _floor(bundle),
                "peer": _peer}
-    if fallback:  # the tier machinery exercised: same int8 bundle as fallback, main behind it
+    if fallback:  # ours by default has the student fallback; also: no fallback, and main's int8 as fallback
+        systems["ours_no_fallback"] = lambda: _ours(bundle, ("--fallback-bundle", "none"))
         systems["ours_with_fallback"] = lambda: _ours(bundle, ("--fallback-bundle", "main"))
     samples: dict[str, list[dict]] = {k: [] for k in systems}
     _ours(bundle)  # one discarded run: page cache and .pyc files warm, as on any node that ran it once
@@ -115,7 +116,8 @@ def run(bundle: Path, runs: int = 5, fallback: bool = True) -> dict:
            for name, rows in samples.items()}
     out["ours"]["first_tier"] = samples["ours"][0]["first_tier"]
     if fallback:
-        out["ours_with_fallback"]["first_tier"] = samples["ours_with_fallback"][0]["first_tier"]
+        for name in ("ours_no_fallback", "ours_with_fallback"):
+            out[name]["first_tier"] = samples[name][0]["first_tier"]
     o, lazy, floor = out["ours"], out["lazy"], out["floor"]
     out["ratios"] = {
         "ours_ready_over_floor": round(o["readyz_s"]["median"] / floor["sessions_ready_s"]["median"], 2),

@@ -17,13 +17,18 @@ def _s(x, unit: str = " s") -> str:
 
 def _coldstart(c: dict) -> list[str]:
     o, fb, lazy, floor, peer = (c.get(k, {}) for k in ("ours", "ours_with_fallback", "lazy", "floor", "peer"))
+    nofb = c.get("ours_no_fallback", {})
     r = c["ratios"]
     lines = [f"### Cold start ({c['runs']} fresh processes per system, alternating; median [min–max] since exec)",
              "", f"Request: `{c['text']}` streamed, fired at exec (connection retried until the port opens).", "",
              "| system | port open | /startupz | /readyz (main ready) | cold TTFA | first tier | peak RSS |",
              "|---|---|---|---|---|---|---|",
-             f"| **ours** (`serve`) | {_s(o['port_open_s'])} | {_s(o['startupz_s'])} | {_s(o['readyz_s'])} | "
+             f"| **ours** (`serve`{', student fallback' if nofb else ''}) | {_s(o['port_open_s'])} | {_s(o['startupz_s'])} | {_s(o['readyz_s'])} | "
              f"{_s(o['cold_ttfa_s'])} | {o.get('first_tier')} | {_s(o['peak_rss_mb'], ' MiB')} |"]
+    if nofb:
+        lines.append(f"| ours, `--fallback-bundle none` (main opens the port) | {_s(nofb['port_open_s'])} | "
+                     f"{_s(nofb['startupz_s'])} | {_s(nofb['readyz_s'])} | {_s(nofb['cold_ttfa_s'])} | "
+                     f"{nofb.get('first_tier')} | {_s(nofb['peak_rss_mb'], ' MiB')} |")
     if fb:
         lines.append(f"| ours, `--fallback-bundle main` | {_s(fb['port_open_s'])} | {_s(fb['startupz_s'])} | "
                      f"{_s(fb['readyz_s'])} | {_s(fb['cold_ttfa_s'])} | {fb.get('first_tier')} | "

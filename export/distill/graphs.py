@@ -48,6 +48,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _strip_debug_info(path: Path) -> None:
+    """Drop TorchScript's ``*.debug_pkl`` entries (source ranges for error messages only; ~100 KB of the
+    student's 20 MB budget). The module loads and computes identically without them (tested)."""
+    import zipfile
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            if not info.filename.endswith(".debug_pkl"):
+                zout.writestr(info, zin.read(info.filename))
+    tmp.replace(path)
+
+
 def export_graphs(model: Student, out_dir: Path) -> dict[str, dict[str, str | int]]:
     """Write ``<stage>.ts`` (TorchScript, scripted) and ``<stage>.onnx`` for each stage."""
     import onnx
@@ -61,6 +74,7 @@ def export_graphs(model: Student, out_dir: Path) -> dict[str, dict[str, str | in
         module = getattr(model, stage)
         ts_path = out_dir / f"{stage}.ts"
         torch.jit.script(module).save(str(ts_path))
+        _strip_debug_info(ts_path)
         onnx_path = out_dir / f"{stage}.onnx"
         inputs, outputs = NAMES[stage]
         with torch.no_grad():
