@@ -24,6 +24,7 @@ from .build import _swap_into_place, _tensor_specs
 
 log = logging.getLogger("export.fallback")
 
+
 def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STUDENT_DIR) -> bool:
     """Build (or keep, if up to date) the fallback bundle at ``out_dir``; True if it was (re)built."""
     import onnx
