@@ -97,7 +97,7 @@ def load_engine(args: argparse.Namespace):
 
     runtime = choose_runtime(args.device, args.precision)
     bundle = _ensure_student(args) if args.bundle == STUDENT else _ensure_bundle(args, runtime.precision)
-    if args.precision is None and (args.bundle == STUDENT or args.bundle):
+    if args.precision is None and args.bundle:  # a given bundle (the student too) may lack the default
         runtime = _precision_the_bundle_has(bundle, runtime)
     loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
     from .engine import Engine, EngineConfig
