@@ -21,11 +21,6 @@ EMOTION_SENTENCES = 6
 SR = 24_000
 
 
-def _eval_sentences() -> list[str]:
-    path = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sentences_en.txt"
-    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-
-
 def onnx_parameters(bundle: Path, precision: str) -> int:
     """Weight elements in a bundle's stage graphs (initializers of 16+ elements: weights, not scales)."""
     import onnx
@@ -132,8 +127,9 @@ def run(repeats: int = 5) -> dict:
                                         speech_duration_s, word_error_rate)
 
     from .ge2e import GE2E
+    from .texts import eval_sentences
 
-    sentences = _eval_sentences()
+    sentences = eval_sentences()
     with tempfile.TemporaryDirectory() as tmp:
         main_dir, student_dir = Path(tmp) / "kokoro-82m", Path(tmp) / "student"
         build_bundle(main_dir, ("int8",), progress=False)

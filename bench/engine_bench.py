@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .texts import eval_sentences
+
 PRECISIONS = ("int8", "fp32", "fp16")
 _LOAD_PROBE = """
 import json, sys, time
@@ -61,9 +63,7 @@ def run(out_dir: Path, repeats: int = 3, sentences: int = 10) -> dict:
                                        for k in runs[0]["detail"] if k.startswith("session_")},
                 "runs": len(runs),
             }
-        text_path = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sentences_en.txt"
-        texts = [ln.strip() for ln in text_path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-        texts = texts[:sentences]
+        texts = eval_sentences()[:sentences]
         for precision in PRECISIONS:
             engine = Engine.load(EngineConfig(bundle, device="cpu", precision=precision))
             engine.synthesize(texts[0], voice="en_male_1")  # warm-up

@@ -207,8 +207,10 @@ class Engine:
                                             energy_db=energy)
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, utt: Utterance, voice: Voice, params: ProsodyParams) -> tuple[np.ndarray, StageTimings]:
-        """One utterance through the three graphs with the prosody edits between them."""
+    def render(self, utt: Utterance, voice: Voice, params: ProsodyParams,
+               trace: dict | None = None) -> tuple[np.ndarray, StageTimings]:
+        """One utterance through the three graphs with the prosody edits between them. ``trace``, when
+        given, receives every stage's inputs and outputs (the distillation corpus records them)."""
         t = StageTimings()
         style = voice.style(len(utt.phonemes))
         graphs = self._graphs_for_render()
@@ -220,15 +222,18 @@ class Engine:
             prosody_aligned = expand(out.prosody_features, frames)
             text_aligned = expand(out.text_features, frames)
             t2 = time.perf_counter()
-            f0, energy = graphs.prosody(prosody_aligned, style)
+            f0_raw, energy_raw = graphs.prosody(prosody_aligned, style)
             t3 = time.perf_counter()
-            f0 = apply_f0(f0, params)
-            energy = apply_energy(energy, params)
+            f0 = apply_f0(f0_raw, params)
+            energy = apply_energy(energy_raw, params)
             t4 = time.perf_counter()
             audio = graphs.decode(text_aligned, f0, energy, style)
             t5 = time.perf_counter()
         finally:
             self._render_done()
+        if trace is not None:
+            trace.update(tokens=utt.tokens, style=style, speed=params.rate, durations=out.durations, frames=frames,
+                         f0_raw=f0_raw, energy_raw=energy_raw, f0=f0, energy=energy, audio=audio)
         audio = apply_gain(audio, params.energy_db)
         t.duration, t.prosody, t.decoder = t1 - t0, t3 - t2, t5 - t4
         t.host = (t2 - t1) + (t4 - t3) + (time.perf_counter() - t5)

@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from emotivoice_srv.bundle import STAGES, GraphSpec, Manifest, Provenance, read_manifest, sha256_file, verify_files
-from emotivoice_srv.bundle.student import (FALLBACK_NAME, PRECISION, STUDENT_DIR, bundle_dir_for, input_key,
-                                           student_meta, up_to_date)
+from emotivoice_srv.bundle.student import FALLBACK_NAME, PRECISION, STUDENT_DIR, input_key, student_meta, up_to_date
 from emotivoice_srv.errors import BundleError
 
 from .build import _swap_into_place, _tensor_specs
@@ -78,4 +77,4 @@ def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STU
     return True
 
 
-__all__ = ["FALLBACK_NAME", "PRECISION", "STUDENT_DIR", "build_fallback_bundle", "bundle_dir_for", "student_meta"]
+__all__ = ["build_fallback_bundle"]

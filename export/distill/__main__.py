@@ -39,7 +39,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..fallback import STUDENT_DIR
+    from emotivoice_srv.bundle.student import STUDENT_DIR
+
     from .graphs import export_student
 
     meta = export_student(args.work / args.run / "checkpoint.pt", args.work, args.out or STUDENT_DIR, args.run)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emotivoice_srv.engine import Engine, SynthesisOptions
-from emotivoice_srv.prosody import EMOTIONS, apply_durations, apply_energy, apply_f0, expand
+from emotivoice_srv.prosody import EMOTIONS
 from emotivoice_srv.voices import Voice
 
 from .sentences import sentences
@@ -62,25 +62,18 @@ def _emotion(rng: random.Random, neutral_share: float) -> tuple[str, float]:
 
 
 def render_recorded(engine: Engine, text: str, options: SynthesisOptions) -> list[dict]:
-    """The engine's own render path, step by step, keeping every intermediate tensor."""
+    """The engine's own render path, keeping every stage's inputs and outputs (``Engine.render``'s trace)."""
     voice, _, params = engine.resolve(options)
     records = []
     for utt in engine.frontend.prepare(text, engine.config.max_text_chars):
-        style = voice.style(len(utt.phonemes))
-        g = engine.graphs
-        out = g.duration(utt.tokens, style, params.rate)
-        frames = apply_durations(out.durations, utt.phonemes, params)
-        f0_raw, energy_raw = g.prosody(expand(out.prosody_features, frames), style)
-        f0 = apply_f0(f0_raw, params)
-        energy = apply_energy(energy_raw, params)
-        audio = g.decode(expand(out.text_features, frames), f0, energy, style)
+        trace: dict = {}
+        engine.render(utt, voice, params, trace=trace)
         records.append({
-            "text": utt.text, "phonemes": utt.phonemes, "tokens": utt.tokens.astype(np.int64),
-            "style": style.reshape(-1).astype(np.float32), "speed": np.float32(params.rate),
-            "durations": out.durations.astype(np.float32), "frames": frames.astype(np.int32),
-            "f0_raw": f0_raw.reshape(-1).astype(np.float32), "energy_raw": energy_raw.reshape(-1).astype(np.float32),
-            "f0": f0.reshape(-1).astype(np.float32), "energy": energy.reshape(-1).astype(np.float32),
-            "audio": audio.astype(np.float16),
+            "text": utt.text, "phonemes": utt.phonemes, "tokens": trace["tokens"].astype(np.int64),
+            "style": trace["style"].reshape(-1).astype(np.float32), "speed": np.float32(trace["speed"]),
+            "durations": trace["durations"].astype(np.float32), "frames": trace["frames"].astype(np.int32),
+            **{k: trace[k].reshape(-1).astype(np.float32) for k in ("f0_raw", "energy_raw", "f0", "energy")},
+            "audio": trace["audio"].astype(np.float16),
         })
     return records
 

@@ -263,6 +263,11 @@ class DecoderStage(nn.Module):
         pad = self.n_fft // 2
         return y.reshape(y.shape[0], -1)[:, pad:pad + length]
 
+    def to_bins(self, log_env: Tensor, frames: int) -> Tensor:
+        """[B, bands, T] log-envelope -> [B, bins, frames] linear gains on the STFT grid."""
+        gain = F.interpolate(torch.exp(torch.clamp(log_env, max=6.0)), size=frames, mode="linear", align_corners=True)
+        return gain.transpose(1, 2).matmul(self.mel.float()).transpose(1, 2)
+
     def forward(self, text_aligned: Tensor, f0: Tensor, energy: Tensor, style: Tensor) -> Tensor:
         return self.synthesize(text_aligned, f0, energy, style).reshape(-1)
 
@@ -274,12 +279,8 @@ class DecoderStage(nn.Module):
         fwd, inv = dft_basis(f0.shape[0] * 0 + self.n_fft)
         hr, hi = self.stft(self.excitation(f0), fwd)
         frames = hr.shape[2]
-        mel = self.mel.float()
         nr, ni = self.noise_spectrum(frames, hr.shape[0])
-        h_lin = F.interpolate(torch.exp(torch.clamp(h_env, max=6.0)), size=frames, mode="linear",
-                              align_corners=True).transpose(1, 2).matmul(mel).transpose(1, 2)
-        n_lin = F.interpolate(torch.exp(torch.clamp(n_env, max=6.0)), size=frames, mode="linear",
-                              align_corners=True).transpose(1, 2).matmul(mel).transpose(1, 2)
+        h_lin, n_lin = self.to_bins(h_env, frames), self.to_bins(n_env, frames)
         re = hr * h_lin + nr * n_lin
         im = hi * h_lin + ni * n_lin
         return self.istft(re, im, f0.shape[1] * self.f0_hop, inv)

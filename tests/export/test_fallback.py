@@ -37,14 +37,9 @@ def test_student_files_match_their_record_and_stay_small():
 
 
 def test_student_has_at_most_an_eighth_of_the_mains_parameters(bundle_dir):
-    import onnx
+    from bench.distill_bench import onnx_parameters
 
-    main = read_manifest(bundle_dir)
-    weights = 0
-    for stage in STAGES:
-        model = onnx.load(str(bundle_dir / main.graph(stage, "int8").file))
-        weights += sum(int(np.prod(t.dims)) for t in model.graph.initializer if np.prod(t.dims) >= 16)
-    assert student_meta()["parameters"]["total"] * 8 <= weights
+    assert student_meta()["parameters"]["total"] * 8 <= onnx_parameters(bundle_dir, "int8")
 
 
 def test_fallback_bundle_validates_like_main_and_is_built_once(bundle_dir, fallback_dir):
