@@ -105,6 +105,7 @@ def load_engine(args: argparse.Namespace):
     return Engine.load(EngineConfig(
         bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
+        stream_first_clause_words=args.stream_first_clause_words,
     ), loaded)
 
 

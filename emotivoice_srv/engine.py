@@ -62,6 +62,10 @@ class EngineConfig:
     """Extra silence after a chunk that ends mid-sentence."""
     verify_hashes: bool = False
     """Hash every bundle file at load (slow for big bundles; export already verified them)."""
+    stream_first_clause_words: int = 2
+    """Streams cut their first sentence after its first clause break when both parts keep at least
+    this many words ("Hello there, | how are you today?"): the first audio then costs a clause, not a
+    sentence. 0 keeps sentences whole. Whole (non-streamed) renders never cut."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,7 @@ class Engine:
     def stream(self, text: str, options: SynthesisOptions) -> Iterator[AudioChunk]:
         """Yield audio utterance by utterance (validation errors raise before the first chunk)."""
         voice, _, params = self.resolve(options)
-        utterances = self.frontend.prepare(text, self.config.max_text_chars)
+        utterances = self.frontend.prepare(text, self.config.max_text_chars, self.config.stream_first_clause_words)
         return self._stream(utterances, voice, params)
 
     def _stream(self, utterances: list[Utterance], voice: Voice, params: ProsodyParams) -> Iterator[AudioChunk]:

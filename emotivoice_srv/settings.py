@@ -60,6 +60,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 COMMON = [
     Option("--cache-dir", "EMOTIVOICE_CACHE_DIR", str, None,
            "cache directory for bundles (default: the checkout's cache/ or ~/.cache/emotivoice-srv)"),
@@ -77,6 +84,9 @@ ENGINE = [
     Option("--threads", "EMOTIVOICE_THREADS", _positive_int, None, "intra-op threads per graph session"),
     Option("--max-text-chars", "EMOTIVOICE_MAX_TEXT_CHARS", _positive_int, 10_000, "longest accepted text"),
     Option("--verify-bundle", "EMOTIVOICE_VERIFY_BUNDLE", parse_bool, False, "hash-check bundle files at load"),
+    Option("--stream-first-clause-words", "EMOTIVOICE_STREAM_FIRST_CLAUSE_WORDS", _non_negative_int, 2,
+           "streams send the first sentence's first clause as its own chunk when both parts keep this many "
+           "words (earlier first audio); 0: whole sentences"),
 ]
 
 
@@ -91,13 +101,6 @@ def _positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0:
         raise ValueError("must be > 0")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be >= 0")
     return value
 
 

@@ -46,6 +46,23 @@ def test_stream_yields_one_chunk_per_sentence_and_equals_the_whole(engine):
     np.testing.assert_array_equal(np.concatenate([c.audio for c in chunks]), whole)
 
 
+def test_stream_sends_the_first_clause_first_and_whole_renders_never_cut(engine):
+    from dataclasses import replace
+
+    text = "Hello there, how are you today? I am fine."
+    chunks = list(engine.stream(text, SynthesisOptions(voice="en_female_1")))
+    assert [c.text for c in chunks] == ["Hello there,", "how are you today?", "I am fine."]
+    assert len(chunks[0].audio) < len(chunks[1].audio)  # the first audio costs a clause
+    assert engine.synthesize(text, voice="en_female_1").chunks == 2
+    whole_sentences = replace(engine.config, stream_first_clause_words=0)
+    engine.config, saved = whole_sentences, engine.config
+    try:
+        assert [c.text for c in engine.stream(text, SynthesisOptions(voice="en_female_1"))] == \
+            ["Hello there, how are you today?", "I am fine."]
+    finally:
+        engine.config = saved
+
+
 def test_long_text_is_chunked_and_synthesized(engine):
     sentence = ("The committee met on Tuesday to discuss the budget, the schedule, and the many open questions "
                 "that remained after the last review; nobody expected a quick answer. ")

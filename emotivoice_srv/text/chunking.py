@@ -68,3 +68,21 @@ def chunk_text(text: str, phonemize: Callable[[str], str], limit: int) -> list[C
         for i, (part, part_ps) in enumerate(parts):
             chunks.append(Chunk(part, part_ps, i == len(parts) - 1))
     return chunks
+
+
+def split_first_clause(chunks: list[Chunk], phonemize: Callable[[str], str], min_words: int) -> list[Chunk]:
+    """Cut the first chunk at its first clause break (; : , —) that leaves at least ``min_words`` words
+    on each side: a stream's first audio then waits for a clause, not a whole sentence. The model
+    renders the comma as the pause it would have made inside the sentence. ``min_words`` 0: unchanged."""
+    if not chunks or min_words <= 0:
+        return chunks
+    first = chunks[0]
+    pieces = [c.strip() for c in _CLAUSE_END.split(first.text) if c.strip()]
+    for k in range(1, len(pieces)):
+        head, tail = " ".join(pieces[:k]), " ".join(pieces[k:])
+        if len(head.split()) >= min_words and len(tail.split()) >= min_words:
+            head_ps, tail_ps = phonemize(head), phonemize(tail)
+            if head_ps and tail_ps:
+                return [Chunk(head, head_ps, False), Chunk(tail, tail_ps, first.sentence_end), *chunks[1:]]
+            break
+    return chunks

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInput, TextEmpty, TextTooLong
-from .chunking import chunk_text
+from .chunking import chunk_text, split_first_clause
 from .g2p import G2P
 from .normalize import normalize
 
@@ -38,7 +38,9 @@ class Frontend:
         ps = self.g2p.phonemize(text)
         return "".join(ch for ch in ps if ch in self.vocab)
 
-    def prepare(self, text: str, max_chars: int) -> list[Utterance]:
+    def prepare(self, text: str, max_chars: int, first_clause_words: int = 0) -> list[Utterance]:
+        """Text -> utterances the model can take. ``first_clause_words`` > 0 cuts the first sentence at
+        its first clause break (streams use it for an earlier first chunk; see chunking.split_first_clause)."""
         if not isinstance(text, str):
             raise InvalidInput(f"text must be a string, got {type(text).__name__}")
         if len(text) > max_chars:
@@ -47,7 +49,8 @@ class Frontend:
             raise TextEmpty("text is empty")
         normalized = normalize(text)
         utterances = []
-        for chunk in chunk_text(normalized, self.phonemize, self.max_tokens):
+        chunks = chunk_text(normalized, self.phonemize, self.max_tokens)
+        for chunk in split_first_clause(chunks, self.phonemize, first_clause_words):
             ps = chunk.phonemes.strip()
             if sum(ch not in _PUNCTUATION for ch in ps) < _SPEAKABLE_MIN:
                 continue

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from .sentences import FAMILIES
+
 DEFAULT_WORK = Path(os.environ.get("EMOTIVOICE_DISTILL_DIR", "cache/distill"))
 
 
@@ -21,7 +23,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     from .corpus import CorpusConfig, build_corpus
 
     config = CorpusConfig(out_dir=args.work / "corpus", sentences=args.sentences, seed=args.seed,
-                          blends=args.blends, eval_file=args.exclude)
+                          blends=args.blends, eval_file=args.exclude, family=args.family)
     summary = build_corpus(_engine(args), config)
     print(f"{summary['utterances']} utterances, {summary['audio_seconds']} s of audio in {config.out_dir}")
     return 0
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--blends", type=int, default=12)
     c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--family", choices=FAMILIES, default="template",
+                   help="sentence family: template grammar or open vocabulary (families add up in one corpus)")
     c.add_argument("--exclude", type=Path, default=Path("../shared/eval/sentences_en.txt"),
                    help="sentences never to generate (the evaluation set)")
     c.set_defaults(func=cmd_corpus)

@@ -8,8 +8,10 @@ Recorded per utterance (the exact tensors the teacher's stages saw or produced):
 ``f0``/``energy`` [2F] (after the host's emotion edits: what the decoder saw), ``audio`` [600F]
 float16 (decoder output, before the host gain).
 
-Shards of ``SHARD`` utterances are pickled as ``shard-00000.pkl``; an existing shard is kept, so an
-interrupted run resumes where it stopped.
+Shards of ``SHARD`` utterances are pickled as ``shard-00000.pkl`` (``template`` sentences) or
+``shard-open-00000.pkl`` (``open`` ones, see sentences.py); an existing shard is kept, so an
+interrupted run resumes where it stopped. Each family's summary is ``corpus-<family>.json``;
+``corpus.json`` sums the families present.
 """
 from __future__ import annotations
 
@@ -42,6 +44,12 @@ class CorpusConfig:
     neutral_share: float = 0.4
     eval_file: Path | None = None
     """Sentences never to generate (the evaluation set)."""
+    family: str = "template"
+    """Sentence family (sentences.FAMILIES); families share a corpus directory and add up."""
+
+
+def shard_name(family: str, index: int) -> str:
+    return f"shard-{index:05d}.pkl" if family == "template" else f"shard-{family}-{index:05d}.pkl"
 
 
 def _voices(engine: Engine, rng: random.Random, blends: int) -> list[Voice]:
@@ -90,7 +98,7 @@ def build_corpus(engine: Engine, config: CorpusConfig) -> dict:
     if config.eval_file is not None and Path(config.eval_file).is_file():
         exclude = frozenset(line.strip() for line in Path(config.eval_file).read_text().splitlines()
                             if line.strip() and not line.startswith("#"))
-    texts = list(sentences(config.sentences, config.seed, exclude))
+    texts = list(sentences(config.sentences, config.seed, exclude, config.family))
     plan = []
     for text in texts:
         voice = rng.choice(voices)
@@ -99,7 +107,7 @@ def build_corpus(engine: Engine, config: CorpusConfig) -> dict:
         plan.append((text, voice, emotion, intensity, speed))
     utterances, seconds = 0, 0.0
     for start in tqdm(range(0, len(plan), SHARD), desc="teacher corpus", unit="shard"):
-        path = out / f"shard-{start // SHARD:05d}.pkl"
+        path = out / shard_name(config.family, start // SHARD)
         if path.exists():
             with open(path, "rb") as f:
                 recs = pickle.load(f)
@@ -120,9 +128,25 @@ def build_corpus(engine: Engine, config: CorpusConfig) -> dict:
                "teacher_bundle": engine.manifest.name, "teacher_build": engine.manifest.build,
                "teacher_precision": engine.precision, "voices": [v.id for v in voices],
                "sentences": len(texts), "utterances": utterances, "audio_seconds": round(seconds, 1)}
-    (out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / f"corpus-{config.family}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    total = combined_summary(out)
+    (out / "corpus.json").write_text(json.dumps(total, indent=2) + "\n")
     log.info("teacher corpus ready", extra=summary)
     return summary
+
+
+def combined_summary(corpus_dir: Path) -> dict:
+    """The families' summaries added up (what a student trained on the whole directory saw)."""
+    parts = {p.stem.removeprefix("corpus-"): json.loads(p.read_text())
+             for p in sorted(Path(corpus_dir).glob("corpus-*.json"))}
+    first = next(iter(parts.values()))
+    return {"teacher_bundle": first["teacher_bundle"], "teacher_build": first["teacher_build"],
+            "teacher_precision": first["teacher_precision"],
+            "voices": sorted({v for p in parts.values() for v in p["voices"]}),
+            "sentences": sum(p["sentences"] for p in parts.values()),
+            "utterances": sum(p["utterances"] for p in parts.values()),
+            "audio_seconds": round(sum(p["audio_seconds"] for p in parts.values()), 1),
+            "config": {name: p["config"] for name, p in parts.items()}, "families": sorted(parts)}
 
 
 def load_corpus(corpus_dir: Path) -> list[dict]:

@@ -185,8 +185,11 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
     elif config.init_from:
         init = torch.load(config.init_from, weights_only=False, map_location="cpu")
         _load_weights(model, init["model"], Path(config.init_from))
-        history = [{"init_from": str(config.init_from), "init_step": init["step"],
-                    "init_seconds": init["seconds"]}]
+        earlier = next((h for h in init["history"] if "init_step" in h), {})  # that run's own start
+        history = [{"init_from": str(config.init_from), "init_step": init["step"] + earlier.get("init_step", 0),
+                    "init_seconds": round(init["seconds"] + earlier.get("init_seconds", 0.0), 1),
+                    "init_chain": [str(config.init_from), *earlier.get("init_chain", [earlier.get("init_from")]
+                                                                          if earlier else [])]}]
     rng = random.Random(config.seed * 1_000_003 + step)
     stop = {"now": False}
 

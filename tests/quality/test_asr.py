@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emotivoice_srv.quality import Transcriber, word_error_rate
+from emotivoice_srv.quality.asr import pack_windows
 
 SR = 24_000
 
@@ -43,3 +44,20 @@ def test_invalid_settings_are_rejected(tmp_path) -> None:
         Transcriber(beam_size=0)
     with pytest.raises(FileNotFoundError):
         Transcriber(tmp_path)
+
+
+def test_packing_keeps_order_and_fills_each_window_up_to_its_length() -> None:
+    assert pack_windows([5, 5, 5, 5, 5], max_seconds=12, gap_seconds=1) == [[0, 1], [2, 3], [4]]
+    assert pack_windows([3, 30, 3, 3], max_seconds=10, gap_seconds=0.5) == [[0], [1], [2, 3]]  # too long: alone
+    assert pack_windows([], max_seconds=10) == []
+    groups = pack_windows([2.0] * 40)
+    assert [i for g in groups for i in g] == list(range(40)) and len(groups) < 40
+
+
+def test_packed_transcripts_match_the_joined_references(synthesize, short_sentences, transcriber) -> None:
+    clips = [synthesize(text, "jf_alpha") for text in short_sentences]
+    packed = transcriber.transcribe_packed(clips, SR)
+    assert len(packed) < len(clips)  # several clips share a window
+    assert [i for group, _ in packed for i in group] == list(range(len(clips)))
+    refs = [" ".join(short_sentences[i] for i in group) for group, _ in packed]
+    assert word_error_rate(refs, [text for _, text in packed]) <= 0.10, packed

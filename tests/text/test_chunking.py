@@ -1,7 +1,7 @@
 """Chunking splits at the strongest break that keeps each chunk under the token limit."""
 from __future__ import annotations
 
-from emotivoice_srv.text.chunking import chunk_text, split_sentences
+from emotivoice_srv.text.chunking import Chunk, chunk_text, split_first_clause, split_sentences
 
 
 def letters(text: str) -> str:  # a stand-in phonemizer: one symbol per letter or space
@@ -36,3 +36,20 @@ def test_clause_too_long_splits_at_words_and_respects_the_limit():
 def test_a_single_enormous_word_is_cut_not_crashed():
     chunks = chunk_text("a" * 300, letters, 50)
     assert len(chunks) == 1 and len(chunks[0].phonemes) == 50
+
+
+def test_first_clause_becomes_its_own_chunk_when_both_sides_keep_enough_words():
+    chunks = chunk_text("Hello there, how are you today? Fine, thanks.", letters, 100)
+    split = split_first_clause(chunks, letters, 2)
+    assert [c.text for c in split] == ["Hello there,", "how are you today?", "Fine, thanks."]
+    assert [c.sentence_end for c in split] == [False, True, True]
+    assert split[0].phonemes == letters("Hello there,")
+
+
+def test_first_clause_split_skips_breaks_that_leave_a_lone_word():
+    chunks = chunk_text("Well, I think so, said the old man.", letters, 100)
+    assert [c.text for c in split_first_clause(chunks, letters, 2)] == ["Well, I think so,", "said the old man."]
+    assert split_first_clause(chunks, letters, 5) == chunks  # no break leaves 5 words on both sides
+    assert split_first_clause(chunk_text("No clause break here.", letters, 100), letters, 2) == \
+        [Chunk("No clause break here.", letters("No clause break here."), True)]
+    assert split_first_clause(chunks, letters, 0) == chunks and split_first_clause([], letters, 2) == []

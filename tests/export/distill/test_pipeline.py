@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from export.distill.corpus import CorpusConfig, build_corpus, load_corpus, render_recorded
+from export.distill.corpus import CorpusConfig, build_corpus, combined_summary, load_corpus, render_recorded
 
 TEXTS = ["The quiet librarian found a silver spoon.", "Wait! It's 12:30, Anna?"]
 
@@ -40,12 +40,27 @@ def test_corpus_is_resumable_and_described(engine, corpus_dir):
     stamp = [p.stat().st_mtime_ns for p in shards]
     again = build_corpus(engine, CorpusConfig(out_dir=corpus_dir, sentences=4, blends=2, eval_file=None))
     assert [p.stat().st_mtime_ns for p in shards] == stamp  # kept, not re-rendered
-    described = json.loads((corpus_dir / "corpus.json").read_text())
+    described = json.loads((corpus_dir / "corpus-template.json").read_text())
     assert described == again and described["teacher_bundle"] == engine.manifest.name
     assert {"blend0", "blend1"} <= set(described["voices"])
     records = load_corpus(corpus_dir)
     assert {"tokens", "style", "durations", "frames", "f0", "energy", "audio"} <= set(records[0])
 
+
+def test_sentence_families_add_up_in_one_corpus(engine, corpus_dir, tmp_path):
+    import shutil
+
+    both = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, both)
+    template = json.loads((both / "corpus-template.json").read_text())
+    opened = build_corpus(engine, CorpusConfig(out_dir=both, sentences=2, seed=1, blends=1, eval_file=None,
+                                               family="open"))
+    assert sorted(p.name for p in both.glob("shard-open-*.pkl")) == ["shard-open-00000.pkl"]
+    total = json.loads((both / "corpus.json").read_text())
+    assert total == combined_summary(both) and total["families"] == ["open", "template"]
+    assert total["utterances"] == template["utterances"] + opened["utterances"]
+    assert total["audio_seconds"] == pytest.approx(template["audio_seconds"] + opened["audio_seconds"], abs=0.1)
+    assert len(load_corpus(both)) == total["utterances"]  # training reads every family
 
 def test_training_checkpoints_and_resumes_where_it_stopped(corpus_dir, tmp_path):
     torch = pytest.importorskip("torch")
@@ -63,3 +78,19 @@ def test_training_checkpoints_and_resumes_where_it_stopped(corpus_dir, tmp_path)
     assert state["step"] == 5 and state["student_config"]["dec_dim"] == 32
     assert all(np.isfinite(v) for k, v in resumed["final_losses"].items() if k != "step")
     assert load_student(tmp_path / "checkpoint.pt").config == tiny
+
+
+def test_a_run_started_from_another_counts_all_earlier_steps(corpus_dir, tmp_path):
+    pytest.importorskip("torch")
+    from export.distill.student import StudentConfig
+    from export.distill.train import TrainConfig, train
+
+    tiny = StudentConfig(enc_dim=32, prosody_dim=24, text_dim=16, dec_dim=32, dec_blocks=2, bands=16)
+    base = TrainConfig(corpus_dir=corpus_dir, out_dir=tmp_path / "a", steps=2, batch=2, window_frames=8, threads=1)
+    train(base, tiny)
+    second = train(TrainConfig(**{**base.__dict__, "out_dir": tmp_path / "b", "init_from": tmp_path / "a/checkpoint.pt"}))
+    third = train(TrainConfig(**{**base.__dict__, "out_dir": tmp_path / "c", "steps": 3,
+                                 "init_from": tmp_path / "b/checkpoint.pt"}))
+    assert second["total_steps"] == 4 and third["total_steps"] == 7
+    assert third["init"]["init_chain"] == [str(tmp_path / "b/checkpoint.pt"), str(tmp_path / "a/checkpoint.pt")]
+    assert third["total_train_seconds"] >= third["train_seconds"]
