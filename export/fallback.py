@@ -16,12 +16,25 @@ import time
 from pathlib import Path
 
 from emotivoice_srv.bundle import STAGES, GraphSpec, Manifest, Provenance, read_manifest, sha256_file, verify_files
-from emotivoice_srv.bundle.student import FALLBACK_NAME, PRECISION, STUDENT_DIR, input_key, student_meta, up_to_date
+from emotivoice_srv.bundle.student import (FALLBACK_NAME, OPTIMIZATION, PRECISION, STUDENT_DIR, input_key, student_meta,
+                                          up_to_date)
 from emotivoice_srv.errors import BundleError
 
 from .build import _swap_into_place, _tensor_specs
 
 log = logging.getLogger("export.fallback")
+
+
+def optimize_offline(src: Path, dst: Path) -> None:
+    """Write ``src`` optimized at onnxruntime's basic level to ``dst`` (the CPU provider does the
+    folding; the result holds only standard ONNX operators)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.optimized_model_filepath = str(dst)
+    opts.log_severity_level = 3
+    ort.InferenceSession(str(src), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STUDENT_DIR) -> bool:
@@ -43,11 +56,11 @@ def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STU
                 raise BundleError(f"student graph {src} does not match student.json")
             rel = f"graphs/{PRECISION}/{stage}.onnx"
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, staging / rel)
+            optimize_offline(src, staging / rel)
             proto = onnx.load(str(src), load_external_data=False)
             graphs.append(GraphSpec(stage=stage, precision=PRECISION, file=rel, sha256=sha256_file(staging / rel),
                                     bytes=(staging / rel).stat().st_size, inputs=_tensor_specs(proto.graph.input),
-                                    outputs=_tensor_specs(proto.graph.output)))
+                                    outputs=_tensor_specs(proto.graph.output), optimized=OPTIMIZATION))
         for rel in [v.file for v in main.voices] + [a.file for a in main.assets]:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(main_dir / rel, staging / rel)

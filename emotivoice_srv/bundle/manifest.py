@@ -43,6 +43,13 @@ class GraphSpec:
     bytes: int
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    optimized: str = ""
+    """"" : onnxruntime optimizes the graph when the session is created. "basic": the file was
+    already optimized at onnxruntime's basic level (constant folding, redundant-node removal: standard
+    ONNX ops only, so it runs on any provider), and the session is created with optimization off."""
+
+
+OPTIMIZED_LEVELS = ("", "basic")
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,8 @@ class Manifest:
                 raise BundleError(f"unknown graph {g.stage}/{g.precision} in manifest")
             if len(g.sha256) != 64:
                 raise BundleError(f"graph {g.file} has no valid sha256")
+            if g.optimized not in OPTIMIZED_LEVELS:
+                raise BundleError(f"graph {g.file}: unknown offline optimization {g.optimized!r}")
         for precision in self.precisions:
             missing = [s for s in STAGES if not any(g.stage == s and g.precision == precision for g in self.graphs)]
             if missing:

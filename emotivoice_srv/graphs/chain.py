@@ -57,7 +57,8 @@ class KokoroGraphs:
 
         def make(stage: str):
             t0 = time.perf_counter()
-            s = create_session(Path(bundle_dir) / specs[stage].file, runtime.providers, threads)
+            s = create_session(Path(bundle_dir) / specs[stage].file, runtime.providers, threads,
+                               preoptimized=bool(specs[stage].optimized))
             seconds[stage] = round(time.perf_counter() - t0, 3)
             return stage, s
 

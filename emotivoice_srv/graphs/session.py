@@ -65,11 +65,14 @@ def choose_runtime(device: str = "auto", precision: str | None = None) -> Runtim
     return RuntimeChoice(device, precision or DEFAULT_PRECISION[device], providers)
 
 
-def create_session(path: Path, providers: tuple[str, ...], threads: int | None = None):
-    """One inference session; thread-safe ``run`` per onnxruntime's contract."""
+def create_session(path: Path, providers: tuple[str, ...], threads: int | None = None, preoptimized: bool = False):
+    """One inference session; thread-safe ``run`` per onnxruntime's contract. ``preoptimized``: the file
+    was optimized offline (manifest ``optimized``), so the session skips optimizing it again."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    if preoptimized:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3

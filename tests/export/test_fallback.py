@@ -110,3 +110,37 @@ def test_the_engine_speaks_with_the_student_unchanged(fallback_dir):
     sad = student.synthesize("Glue the paper to the wooden box.", voice="en_male_1", emotion="sad")
     assert 1.0 < neutral.duration_s < 5.0
     assert sad.duration_s > neutral.duration_s  # the engine's duration edits apply to the student too
+
+
+def test_bundle_graphs_are_stored_optimized_and_compute_what_the_committed_student_computes(fallback_dir):
+    """Basic-level offline optimization folds the in-graph tables once at build (sessions are then created
+    with optimization off); it must not change a sample of the output."""
+    import onnx
+    import onnxruntime as ort
+
+    from emotivoice_srv.graphs.session import create_session
+
+    manifest = read_manifest(fallback_dir)
+    spec = manifest.graph("decoder", "fp32")
+    assert {g.optimized for g in manifest.graphs} == {"basic"}
+    stored = onnx.load(str(fallback_dir / spec.file))
+    committed = onnx.load(str(STUDENT_DIR / "decoder.onnx"))
+    assert len(stored.graph.node) < len(committed.graph.node) / 2  # folded
+    assert {n.domain for n in stored.graph.node} <= {"", "ai.onnx"}  # standard operators only: any provider
+    rng = np.random.default_rng(0)
+    feed = {"text_aligned": rng.standard_normal((1, 128, 40)).astype(np.float32),
+            "f0": np.full((1, 80), 140.0, np.float32), "energy": np.zeros((1, 80), np.float32),
+            "style": rng.standard_normal((1, 256)).astype(np.float32)}
+    optimized = create_session(fallback_dir / spec.file, ("CPUExecutionProvider",), 1, preoptimized=True)
+    original = ort.InferenceSession(str(STUDENT_DIR / "decoder.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(optimized.run(None, feed)[0], original.run(None, feed)[0], atol=1e-5)
+
+
+def test_an_unknown_offline_optimization_is_rejected(fallback_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(fallback_dir, copy)
+    raw = json.loads((copy / "manifest.json").read_text())
+    raw["graphs"][0]["optimized"] = "turbo"
+    (copy / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(BundleError, match="unknown offline optimization"):
+        read_manifest(copy)
