@@ -173,7 +173,13 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
     torch.manual_seed(config.seed)
     ckpt_path = _latest(out)
     state = torch.load(ckpt_path, weights_only=False) if ckpt_path else None
-    sc = StudentConfig(**state["student_config"]) if state else (student_config or StudentConfig())
+    init = torch.load(config.init_from, weights_only=False, map_location="cpu") if config.init_from and not state else None
+    if state:  # the architecture: a resumed run's own; else the one asked for; else the started-from run's
+        sc = StudentConfig(**state["student_config"])
+    elif student_config or init is None:
+        sc = student_config or StudentConfig()
+    else:
+        sc = StudentConfig(**init["student_config"])
     model = Student(sc)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.8, 0.99), weight_decay=1e-4)
     step, seconds, history = 0, 0.0, []
@@ -182,8 +188,7 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
         opt.load_state_dict(state["optimizer"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
         log.info("resumed", extra={"step": step, "checkpoint": str(ckpt_path)})
-    elif config.init_from:
-        init = torch.load(config.init_from, weights_only=False, map_location="cpu")
+    elif init is not None:
         _load_weights(model, init["model"], Path(config.init_from))
         earlier = next((h for h in init["history"] if "init_step" in h), {})  # that run's own start
         history = [{"init_from": str(config.init_from), "init_step": init["step"] + earlier.get("init_step", 0),
