@@ -1,21 +1,7 @@
 """/metrics parses as Prometheus text and its series move with traffic."""
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
-
-
-def scrape(client) -> dict[tuple[str, tuple], float]:
-    r = client.get("/metrics")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
-
-
-def value(samples, name: str, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from prometheus_samples import scrape, value
 
 
 def test_counters_move_after_a_synthesis(client):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_samples import scrape, value
 
 FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
 """One candidate per fit (about 2 s on a 2-core CPU): enough to exercise every path."""
@@ -67,20 +67,6 @@ def assert_error(r, status: int, code: str) -> dict:
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     assert body["error"]["code"] == code, body
     return body["error"]
-
-
-def scrape(client) -> dict[tuple[str, tuple], float]:
-    r = client.get("/metrics")
-    assert r.status_code == 200
-    samples = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
-
-
-def value(samples, name: str, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def fits_ok(samples) -> float:
