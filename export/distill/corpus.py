@@ -146,7 +146,9 @@ def combined_summary(corpus_dir: Path) -> dict:
             "sentences": sum(p["sentences"] for p in parts.values()),
             "utterances": sum(p["utterances"] for p in parts.values()),
             "audio_seconds": round(sum(p["audio_seconds"] for p in parts.values()), 1),
-            "config": {name: p["config"] for name, p in parts.items()}, "families": sorted(parts)}
+            "config": {name: p["config"] for name, p in parts.items()}, "families": sorted(parts),
+            # each family's teacher build (the same weights may be rebuilt by a newer exporter in between)
+            "teacher_builds": {name: p["teacher_build"] for name, p in parts.items()}}
 
 
 def load_corpus(corpus_dir: Path) -> list[dict]:
