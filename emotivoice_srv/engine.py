@@ -31,11 +31,17 @@ from .prosody import (
     parse_emotion,
     resolve_prosody,
 )
+from .audio.edges import trim_edges
 from .prosody.transform import apply_gain
 from .text.frontend import Frontend, Utterance
 from .voices import Voice, VoiceLibrary
 
 log = logging.getLogger("emotivoice_srv.engine")
+CUT_PAUSE_S = 0.18
+"""Silence kept after a chunk that ends mid-sentence (a comma's pause; scaled by the emotion's pause
+factor and rate)."""
+CUT_LEAD_S = 0.03
+"""Silence kept before the chunk that continues a cut sentence."""
 
 SPEED_RANGE = (0.5, 2.0)
 PITCH_RANGE_ST = (-12.0, 12.0)
@@ -258,6 +264,11 @@ class Engine:
     def _stream(self, utterances: list[Utterance], voice: Voice, params: ProsodyParams) -> Iterator[AudioChunk]:
         for i, utt in enumerate(utterances):
             audio, timings = self.render(utt, voice, params)
+            # a sentence cut into chunks: no sentence-final silence inside it (see audio/edges.py)
+            cut_before = i > 0 and not utterances[i - 1].sentence_end
+            if cut_before or not utt.sentence_end:
+                audio = trim_edges(audio, self.sample_rate, lead_s=CUT_LEAD_S if cut_before else None,
+                                   tail_s=None if utt.sentence_end else CUT_PAUSE_S * params.pause_scale / params.rate)
             last = i == len(utterances) - 1
             audio = np.concatenate([audio, self._gap(utt, params, last)])
             yield AudioChunk(audio, self.sample_rate, i, utt.text, last, timings)

@@ -179,3 +179,13 @@ def test_overlapping_renders_use_the_narrow_sessions_and_sound_the_same(bundle_d
     assert engine._rendering == 0
     engine.synthesize(text, voice="en_female_1")
     assert len(used) <= 2  # a lone render goes back to the wide sessions
+
+
+def test_a_cut_sentence_keeps_a_commas_pause_not_a_sentence_end(engine):
+    """The clause cut for an early first chunk must not leave the model's sentence-final silence inside
+    the sentence: the joined stream is about as long as the whole render."""
+    text = "Hello there, how are you today?"
+    chunks = list(engine.stream(text, SynthesisOptions(voice="en_female_1")))
+    whole = engine.synthesize(text, voice="en_female_1")
+    assert len(chunks) == 2
+    assert sum(len(c.audio) for c in chunks) / whole.sample_rate < whole.duration_s + 0.5

@@ -43,10 +43,11 @@ def render(student):
     return _render
 
 
-WER_BAR = 0.20
-"""Measured 17.6 % (bench/results/distill-cpu2-2026-11-21.md) for the committed student. The issue's
-target is 10 %, not yet met (the vocoder design reaches 6.3 % with the teacher's own envelopes: more
-training is the lever); this bar guards the committed student against regressions."""
+WER_BAR = 0.13
+"""Measured 10.4 % (bench/results/distill-cpu2-2026-11-21.md) for the committed student (17.6 % before
+the open-vocabulary corpus). The issue's target is 10 %, missed by 0.4 points (the vocoder design
+reaches 6.3 % with the teacher's own envelopes: more training is the lever); this bar guards the
+committed student against regressions, with room for run-to-run ASR noise (~1 point)."""
 
 
 def test_student_wer_stays_within_its_measured_bar_with_two_voices(render, eval_sentences, record_property):

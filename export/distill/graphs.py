@@ -109,8 +109,9 @@ def export_student(checkpoint: Path, work_dir: Path, out_dir: Path, run: str = "
         | {"total": parameter_count(model)},
         "config": dict(model.config.__dict__),
         "teacher": {"bundle": corpus.get("teacher_bundle"), "build": corpus.get("teacher_build"),
-                    "precision": corpus.get("teacher_precision")},
-        "corpus": {k: corpus.get(k) for k in ("sentences", "utterances", "audio_seconds", "voices", "config")},
+                    "precision": corpus.get("teacher_precision"),
+                    "builds_by_family": corpus.get("teacher_builds")},
+        "corpus": {k: corpus.get(k) for k in ("sentences", "utterances", "audio_seconds", "voices", "config", "families")},
         "training": training,
         "licence": "Apache-2.0",
         "source": "trained by emotivoice-srv (python -m export.distill) on audio rendered by Kokoro-82M "
