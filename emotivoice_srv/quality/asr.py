@@ -94,8 +94,6 @@ class Transcriber:
         gap = np.zeros(int(PACK_GAP_SECONDS * sample_rate), dtype=np.float32)
         out = []
         for group in groups:
-            parts: list[np.ndarray] = []
-            for i in group:
-                parts += [gap, as_mono_float32(clips[i], sample_rate)] if parts else [as_mono_float32(clips[i], sample_rate)]
+            parts = [part for i in group for part in (gap, as_mono_float32(clips[i], sample_rate))][1:]
             out.append((group, self.transcribe(np.concatenate(parts), sample_rate)))
         return out
