@@ -104,6 +104,14 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+STUDENT_THREADS = 1
+"""Intra-op threads of the student's sessions unless --fallback-threads says otherwise (bench distill)."""
+
+
+def _positive_int_or_auto(raw: str) -> int | None:
+    return None if raw.strip().lower() == "auto" else _positive_int(raw)
+
+
 def _threads_or_auto(raw: str) -> int | None:
     """'auto' -> None (decided from cores and workers), else a thread count >= 0."""
     return None if raw.strip().lower() == "auto" else _non_negative_int(raw)
@@ -179,6 +187,10 @@ FALLBACK = [
            ("auto", "cpu", "cuda")),
     Option("--fallback-precision", "EMOTIVOICE_FALLBACK_PRECISION", str, None,
            "fallback tier's precision (default: the device's; fp32 for the student)", ("int8", "fp32", "fp16")),
+    Option("--fallback-threads", "EMOTIVOICE_FALLBACK_THREADS", _positive_int_or_auto, None,
+           f"intra-op threads per fallback session ('auto', the default: {STUDENT_THREADS} for the student, whose "
+           "sessions load about twice as fast with one thread as with two and leave the other cores to main, "
+           "loading at the same time; --threads for any other fallback bundle)"),
 ]
 """The fallback tier: served by ``serve``, rendered on its own by ``synth --tier fallback``."""
 

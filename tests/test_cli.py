@@ -119,3 +119,21 @@ def test_export_assembles_the_fallback_bundle_and_a_given_bundle_runs_at_a_preci
             "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1])["precision"] == "fp32"  # the CPU default int8 is absent
+
+
+def test_the_fallback_tier_runs_a_student_on_one_thread_per_session_unless_told(bundle_dir, tmp_path):
+    """One intra-op thread halves the student's session creation (bench distill) and leaves the other
+    cores to main, which loads at the same time; a full-size fallback bundle keeps --threads."""
+    from emotivoice_srv.cli import build_parser, fallback_args, load_engine
+    from emotivoice_srv.settings import STUDENT_THREADS
+
+    def session_threads(*extra: str) -> set[int]:
+        args = build_parser().parse_args(["serve", "--bundle", str(bundle_dir), "--cache-dir", str(tmp_path),
+                                          "--threads", "2", *extra])
+        engine = load_engine(fallback_args(args))
+        return {s.get_session_options().intra_op_num_threads for s in engine.graphs.sessions.values()}
+
+    assert session_threads() == {STUDENT_THREADS} == {1}
+    assert session_threads("--fallback-threads", "2") == {2}
+    assert session_threads("--fallback-bundle", "main") == {2}
+    assert session_threads("--fallback-bundle", "main", "--fallback-threads", "1") == {1}

@@ -42,6 +42,14 @@ def input_key(meta: dict, main: Manifest) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def is_student_bundle(bundle_dir: Path) -> bool:
+    """Whether a bundle holds a distilled student (its build records the teacher it learned from)."""
+    try:
+        return "teacher" in (read_manifest(Path(bundle_dir)).build or {})
+    except BundleError:
+        return False
+
+
 def bundle_dir_for(key: str, bundles: Path) -> Path:
     """One fallback bundle per (student, main) pair, so a custom ``--bundle`` never overwrites the default's."""
     return Path(bundles) / f"{FALLBACK_NAME}-{key[:12]}"

@@ -134,6 +134,7 @@ def test_the_fallback_tier_is_the_student_baked_into_the_image(default_objects, 
     assert has_fallback(build_parser().parse_args(["serve", "--fallback-bundle", env["EMOTIVOICE_FALLBACK_BUNDLE"]]))
     assert env["EMOTIVOICE_FALLBACK_DEVICE"] == "cpu"
     assert "EMOTIVOICE_FALLBACK_PRECISION" not in env  # the loader picks what the bundle has (fp32)
+    assert "EMOTIVOICE_FALLBACK_THREADS" not in env  # auto: one per session for the student
     assert env["EMOTIVOICE_READY_ON_FALLBACK"] == "false"
     assert default_objects.server()["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
@@ -146,8 +147,9 @@ def test_gpu_pods_fall_back_to_the_student_on_the_cpu_while_cuda_warms(render, d
 
 
 def test_the_fallback_can_be_the_main_bundles_int8_graphs_or_off(render):
-    main = render({"gpu": {"enabled": True}, "server": {"fallback": {"bundle": "main", "precision": "int8"}}}).env()
-    assert main["EMOTIVOICE_FALLBACK_BUNDLE"] == "main"
+    main = render({"gpu": {"enabled": True},
+                   "server": {"fallback": {"bundle": "main", "precision": "int8", "threads": 4}}}).env()
+    assert main["EMOTIVOICE_FALLBACK_BUNDLE"] == "main" and main["EMOTIVOICE_FALLBACK_THREADS"] == "4"
     assert (main["EMOTIVOICE_FALLBACK_DEVICE"], main["EMOTIVOICE_FALLBACK_PRECISION"]) == ("cpu", "int8")
     for values in ({"bundle": "none"}, {"bundle": "None"}, {"enabled": False}, {"bundle": ""}):
         env = render({"server": {"fallback": values}}).env()
