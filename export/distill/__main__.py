@@ -1,4 +1,4 @@
-"""``python -m export.distill corpus|train|export``: the distillation pipeline, one step a command."""
+"""``python -m export.distill corpus|train|export|evaluate``: the distillation pipeline, one step a command."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from bench.texts import eval_sentences
+    from emotivoice_srv.cli import _ensure_bundle, build_parser as serve_parser
+
+    from .evaluate import evaluate_run
+
+    checkpoint = args.checkpoint or args.work / args.run / "checkpoint.pt"
+    main_dir = _ensure_bundle(serve_parser().parse_args(["synth", "-"]), "int8")  # the teacher, as corpus uses
+    print(json.dumps(evaluate_run(checkpoint, args.work, main_dir, eval_sentences()), indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m export.distill", description=__doc__)
     p.add_argument("--work", type=Path, default=DEFAULT_WORK,
@@ -78,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="default: emotivoice_srv/data/student (the committed student)")
     e.add_argument("--run", default="student", help="run directory under --work whose checkpoint to export")
     e.set_defaults(func=cmd_export)
+    v = sub.add_parser("evaluate", help="a run's WER (Whisper tiny.en, the evaluation sentences, two voices)")
+    v.add_argument("--run", default="student", help="run directory under --work whose checkpoint to score")
+    v.add_argument("--checkpoint", type=Path, default=None, help="a checkpoint file instead of the run's")
+    v.set_defaults(func=cmd_evaluate)
     return p
 
 

@@ -94,3 +94,19 @@ def test_a_run_started_from_another_counts_all_earlier_steps(corpus_dir, tmp_pat
     assert second["total_steps"] == 4 and third["total_steps"] == 7
     assert third["init"]["init_chain"] == [str(tmp_path / "b/checkpoint.pt"), str(tmp_path / "a/checkpoint.pt")]
     assert third["total_train_seconds"] >= third["train_seconds"]
+
+
+def test_evaluate_scores_a_runs_checkpoint_with_whisper_over_both_voices(corpus_dir, bundle_dir, tmp_path):
+    """A 3-step student babbles: the score must say so (a broken evaluation would report 0)."""
+    pytest.importorskip("torch")
+    from export.distill.evaluate import EVAL_VOICES, evaluate_run
+    from export.distill.student import StudentConfig
+    from export.distill.train import TrainConfig, train
+
+    tiny = StudentConfig(enc_dim=32, prosody_dim=24, text_dim=16, dec_dim=32, dec_blocks=2, bands=16)
+    train(TrainConfig(corpus_dir=corpus_dir, out_dir=tmp_path / "run", steps=3, batch=2, window_frames=8,
+                      threads=1), tiny)
+    sentences = ["The quick brown fox jumps over the lazy dog.", "Please call me back tomorrow morning."]
+    result = evaluate_run(tmp_path / "run" / "checkpoint.pt", tmp_path, bundle_dir, sentences)
+    assert set(result["per_voice"]) == set(EVAL_VOICES)
+    assert result["pooled"] > 0.5 and len(result["errors"]) >= 2

@@ -1,0 +1,40 @@
+"""A trained run's intelligibility, measured the way ``bench distill`` measures the committed student.
+
+The run's checkpoint is exported into a scratch directory, assembled into a fallback bundle next to
+the main bundle, and rendered over the evaluation sentences with the benchmark's two voices; Whisper
+tiny.en transcribes each clip. Use it to decide whether a run is worth exporting over the committed
+student; the full picture (load, RTF, similarity, emotions) stays with ``python -m bench distill``.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+EVAL_VOICES = ("en_female_1", "en_male_1")
+"""The voices ``bench distill`` and tests/test_student_quality.py score."""
+
+
+def evaluate_run(checkpoint: Path, work_dir: Path, main_dir: Path, sentences: list[str]) -> dict:
+    """{"pooled": WER, "per_voice": {...}, "errors": [(reference, hypothesis), ...]} for ``checkpoint``."""
+    from emotivoice_srv import Engine, EngineConfig
+    from emotivoice_srv.bundle.student import FALLBACK_NAME
+    from emotivoice_srv.quality import Transcriber, word_error_rate
+    from export.fallback import build_fallback_bundle
+
+    from .graphs import export_student
+
+    with tempfile.TemporaryDirectory() as tmp:
+        student_dir, bundle = Path(tmp) / "student", Path(tmp) / FALLBACK_NAME
+        student_dir.mkdir()
+        export_student(checkpoint, work_dir, student_dir, Path(checkpoint).parent.name)
+        build_fallback_bundle(main_dir, bundle, student_dir)
+        engine = Engine.load(EngineConfig(bundle_dir=bundle, device="cpu", precision="fp32", threads=2))
+        asr = Transcriber()
+        refs, hyps, per_voice = [], [], {}
+        for voice in EVAL_VOICES:
+            heard = [asr.transcribe(engine.synthesize(s, voice=voice).audio, engine.sample_rate) for s in sentences]
+            per_voice[voice] = round(word_error_rate(sentences, heard), 4)
+            refs += sentences
+            hyps += heard
+    return {"pooled": round(word_error_rate(refs, hyps), 4), "per_voice": per_voice,
+            "errors": [(r, h) for r, h in zip(refs, hyps) if word_error_rate([r], [h]) > 0]}
