@@ -25,13 +25,15 @@ from .build import _swap_into_place, _tensor_specs
 log = logging.getLogger("export.fallback")
 
 
-def optimize_offline(src: Path, dst: Path) -> None:
-    """Write ``src`` optimized at onnxruntime's basic level to ``dst`` (the CPU provider does the
-    folding; the result holds only standard ONNX operators)."""
+def optimize_offline(src: Path, dst: Path, level: str = OPTIMIZATION) -> None:
+    """Write ``src`` optimized at onnxruntime's ``level`` ("basic" or "extended") to ``dst``; the CPU
+    provider does the folding and fusing."""
     import onnxruntime as ort
 
+    levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED}
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.graph_optimization_level = levels[level]
     opts.optimized_model_filepath = str(dst)
     opts.log_severity_level = 3
     ort.InferenceSession(str(src), sess_options=opts, providers=["CPUExecutionProvider"])

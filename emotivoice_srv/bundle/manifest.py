@@ -46,10 +46,12 @@ class GraphSpec:
     optimized: str = ""
     """"" : onnxruntime optimizes the graph when the session is created. "basic": the file was
     already optimized at onnxruntime's basic level (constant folding, redundant-node removal: standard
-    ONNX ops only, so it runs on any provider), and the session is created with optimization off."""
+    ONNX ops only, so it runs on any provider), and the session is created with optimization off.
+    "extended": also onnxruntime's fusions (e.g. Gelu, FusedMatMul: com.microsoft operators that
+    onnxruntime's CPU and CUDA providers implement), likewise loaded with optimization off."""
 
 
-OPTIMIZED_LEVELS = ("", "basic")
+OPTIMIZED_LEVELS = ("", "basic", "extended")
 
 
 @dataclass(frozen=True)
