@@ -34,7 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(corpus_dir=args.work / "corpus", out_dir=args.work / args.run, steps=args.steps,
                          batch=args.batch, lr=args.lr, threads=args.threads, max_minutes=args.max_minutes,
-                         init_from=args.init_from)
+                         init_from=args.init_from, snapshot_every=args.snapshot_every)
     summary = train(config)
     print(summary)
     return 0
@@ -45,7 +45,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from .graphs import export_student
 
-    meta = export_student(args.work / args.run / "checkpoint.pt", args.work, args.out or STUDENT_DIR, args.run)
+    checkpoint = args.checkpoint or args.work / args.run / "checkpoint.pt"
+    meta = export_student(checkpoint, args.work, args.out or STUDENT_DIR, args.run)
     print(f"student ({meta['parameters']['total']:,} parameters) -> {args.out or STUDENT_DIR}")
     return 0
 
@@ -56,11 +57,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bench.texts import eval_sentences
     from emotivoice_srv.cli import _ensure_bundle, build_parser as serve_parser
 
-    from .evaluate import evaluate_run
+    from .evaluate import dev_sentences, evaluate_run
 
     checkpoint = args.checkpoint or args.work / args.run / "checkpoint.pt"
     main_dir = _ensure_bundle(serve_parser().parse_args(["synth", "-"]), "int8")  # the teacher, as corpus uses
-    print(json.dumps(evaluate_run(checkpoint, args.work, main_dir, eval_sentences()), indent=1))
+    sentences = eval_sentences() if args.sentences == "eval" else dev_sentences()
+    print(json.dumps(evaluate_run(checkpoint, args.work, main_dir, sentences), indent=1))
     return 0
 
 
@@ -87,14 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-minutes", type=float, default=None, help="stop after a checkpoint at this wall time")
     t.add_argument("--run", default="student", help="run directory under --work (checkpoint.pt, train.json)")
     t.add_argument("--init-from", type=Path, default=None, help="start a new run from another run's checkpoint")
+    t.add_argument("--snapshot-every", type=int, default=0,
+                   help="also keep every N steps' checkpoint as checkpoint-NNNNNN.pt (to compare and export one)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("export", help="last checkpoint -> TorchScript + ONNX graphs and student.json")
     e.add_argument("--out", type=Path, default=None, help="default: emotivoice_srv/data/student (the committed student)")
     e.add_argument("--run", default="student", help="run directory under --work whose checkpoint to export")
+    e.add_argument("--checkpoint", type=Path, default=None,
+                   help="one of the run's snapshots (checkpoint-NNNNNN.pt) instead of its last checkpoint")
     e.set_defaults(func=cmd_export)
     v = sub.add_parser("evaluate", help="a run's WER (Whisper tiny.en, the evaluation sentences, two voices)")
     v.add_argument("--run", default="student", help="run directory under --work whose checkpoint to score")
     v.add_argument("--checkpoint", type=Path, default=None, help="a checkpoint file instead of the run's")
+    v.add_argument("--sentences", choices=("dev", "eval"), default="dev",
+                   help="dev: Harvard lists 3-5 (export/distill/dev_sentences.txt), for choosing between runs and "
+                        "checkpoints; eval: the shared evaluation sentences (the acceptance figure)")
     v.set_defaults(func=cmd_evaluate)
     return p
 

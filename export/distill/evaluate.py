@@ -1,9 +1,10 @@
 """A trained run's intelligibility, measured the way ``bench distill`` measures the committed student.
 
 The run's checkpoint is exported into a scratch directory, assembled into a fallback bundle next to
-the main bundle, and rendered over the evaluation sentences with the benchmark's two voices; Whisper
-tiny.en transcribes each clip. Use it to decide whether a run is worth exporting over the committed
-student; the full picture (load, RTF, similarity, emotions) stays with ``python -m bench distill``.
+the main bundle, and rendered over a sentence set with the benchmark's two voices; Whisper tiny.en
+transcribes each clip. Choose between runs and checkpoints on the dev sentences (choosing by the
+evaluation sentences would fit the choice to them); the full picture (load, RTF, similarity,
+emotions) stays with ``python -m bench distill``.
 """
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from pathlib import Path
 
 EVAL_VOICES = ("en_female_1", "en_male_1")
 """The voices ``bench distill`` and tests/test_student_quality.py score."""
+DEV_FILE = Path(__file__).with_name("dev_sentences.txt")
+
+
+def dev_sentences() -> list[str]:
+    """Sentences for choosing between students: disjoint from the evaluation set, which would stop
+    measuring anything once checkpoints were picked by it."""
+    return [ln.strip() for ln in DEV_FILE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def evaluate_run(checkpoint: Path, work_dir: Path, main_dir: Path, sentences: list[str]) -> dict:

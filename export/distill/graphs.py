@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .student import Student, parameter_count
-from .train import load_student
+from .train import load_student, summary_at
 
 STAGES = ("duration", "prosody", "decoder")
 NAMES = {
@@ -100,7 +100,8 @@ def export_student(checkpoint: Path, work_dir: Path, out_dir: Path, run: str = "
         path = work_dir / rel
         return json.loads(path.read_text()) if path.exists() else {}
 
-    corpus, training = read("corpus/corpus.json"), read(f"{run}/train.json")
+    corpus = read("corpus/corpus.json")
+    training = summary_at(torch.load(checkpoint, weights_only=False, map_location="cpu"), read(f"{run}/train.json"))
     meta = {
         "name": "kokoro-82m-student",
         "description": "distilled fallback: duration/prosody predictors + source-filter STFT vocoder, "

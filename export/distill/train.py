@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import random
+import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -41,6 +42,9 @@ class TrainConfig:
     min_lr: float = 1e-4
     seed: int = 0
     checkpoint_every: int = 250
+    snapshot_every: int = 0
+    """Also keep the checkpoint of every this many steps as ``checkpoint-NNNNNN.pt`` (0: none), so a
+    run's checkpoints can be compared afterwards (``evaluate --checkpoint``) and one exported."""
     threads: int | None = None
     max_minutes: float | None = None
     """Stop (after a checkpoint) once this much wall time has passed; resume with the same command."""
@@ -217,6 +221,8 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
                     "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}},
                    tmp)
         tmp.replace(out / "checkpoint.pt")
+        if config.snapshot_every and step % config.snapshot_every == 0:
+            shutil.copyfile(out / "checkpoint.pt", out / f"checkpoint-{step:06d}.pt")
 
     started = time.monotonic()
     running: dict[str, float] = {}
@@ -266,6 +272,21 @@ def train(config: TrainConfig, student_config: StudentConfig | None = None) -> d
                "done": step >= config.steps}
     (out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def summary_at(state: dict, run_summary: dict) -> dict:
+    """The run's summary (train.json) as of one of its checkpoints: a snapshot taken before the end
+    reports its own steps, time and losses, with the run's end kept for reference."""
+    step = state["step"]
+    if not run_summary or run_summary.get("steps") == step:
+        return run_summary
+    init = run_summary.get("init") or {}
+    last = next((h for h in reversed(state.get("history", [])) if h.get("step") == step), {})
+    return {**run_summary, "steps": step, "train_seconds": round(state["seconds"], 1),
+            "total_steps": step + init.get("init_step", 0),
+            "total_train_seconds": round(state["seconds"] + init.get("init_seconds", 0.0), 1),
+            "final_losses": last, "done": False,
+            "snapshot_of_run": {"steps": run_summary.get("steps"), "final_losses": run_summary.get("final_losses")}}
 
 
 def load_student(checkpoint: Path) -> Student:

@@ -110,3 +110,26 @@ def test_evaluate_scores_a_runs_checkpoint_with_whisper_over_both_voices(corpus_
     result = evaluate_run(tmp_path / "run" / "checkpoint.pt", tmp_path, bundle_dir, sentences)
     assert set(result["per_voice"]) == set(EVAL_VOICES)
     assert result["pooled"] > 0.5 and len(result["errors"]) >= 2
+
+
+def test_snapshots_are_kept_and_one_exports_with_its_own_provenance(corpus_dir, tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+
+    from export.distill.graphs import export_student
+    from export.distill.student import StudentConfig
+    from export.distill.train import TrainConfig, summary_at, train
+
+    tiny = StudentConfig(enc_dim=32, prosody_dim=24, text_dim=16, dec_dim=32, dec_blocks=2, bands=16)
+    run = tmp_path / "run"
+    summary = train(TrainConfig(corpus_dir=corpus_dir, out_dir=run, steps=4, batch=2, window_frames=8,
+                                checkpoint_every=1, snapshot_every=2, threads=1), tiny)
+    assert sorted(p.name for p in run.glob("checkpoint-*.pt")) == ["checkpoint-000002.pt", "checkpoint-000004.pt"]
+    early = torch.load(run / "checkpoint-000002.pt", weights_only=False)
+    at = summary_at(early, summary)
+    assert (at["steps"], at["done"], at["final_losses"]["step"]) == (2, False, 2)
+    assert at["snapshot_of_run"]["steps"] == 4 and summary_at(torch.load(run / "checkpoint.pt", weights_only=False),
+                                                               summary) == summary
+    meta = export_student(run / "checkpoint-000002.pt", tmp_path, tmp_path / "out", "run")
+    assert meta["training"]["steps"] == 2
+    assert json.loads((tmp_path / "out" / "student.json").read_text())["training"]["steps"] == 2
