@@ -10,7 +10,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from importlib import metadata, resources
-from pathlib import Path
 
 import numpy as np
 
