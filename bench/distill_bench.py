@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-EVAL_VOICES = ("en_female_1", "en_male_1")
+from export.distill.evaluate import EVAL_VOICES, wer_by_voice
+
 EMOTION_SENTENCES = 6
 SR = 24_000
 
@@ -132,7 +133,7 @@ def run(repeats: int = 5) -> dict:
     from emotivoice_srv import Engine, EngineConfig
     from emotivoice_srv.settings import STUDENT_THREADS
     from emotivoice_srv.quality import (SpeakerEncoder, Transcriber, active_rms_db, cosine, median_f0_hz,
-                                        speech_duration_s, word_error_rate)
+                                        speech_duration_s)
 
     from .ge2e import GE2E
     from .texts import eval_sentences
@@ -172,14 +173,8 @@ def run(repeats: int = 5) -> dict:
         asr = Transcriber()
         wer = {}
         for name, engine in (("main", main), ("student", student)):
-            refs, hyps, per_voice = [], [], {}
-            for voice in EVAL_VOICES:
-                vh = [asr.transcribe(render(engine, s, voice), SR) for s in sentences]
-                per_voice[voice] = round(word_error_rate(sentences, vh), 4)
-                refs += sentences
-                hyps += vh
-            wer[name] = {"pooled": round(word_error_rate(refs, hyps), 4), "per_voice": per_voice,
-                         "errors": [(r, h) for r, h in zip(refs, hyps) if word_error_rate([r], [h]) > 0][:12]}
+            wer[name] = wer_by_voice(lambda text, voice, engine=engine: render(engine, text, voice), sentences, asr, SR)
+            wer[name]["errors"] = wer[name]["errors"][:12]
 
         ceiling = vocoder_ceiling(main, sentences, asr)
         judges = {"ge2e": GE2E().embed, "dvector": SpeakerEncoder().embed}

@@ -68,12 +68,15 @@ def _ensure_student(args: argparse.Namespace) -> Path:
 
 def fallback_args(args: argparse.Namespace) -> argparse.Namespace:
     """The engine arguments of the fallback tier: its own bundle, device and precision."""
+    from .bundle.student import is_student_bundle
+    from .settings import STUDENT_THREADS
+
     choice = args.fallback_bundle
     bundle = args.bundle if choice == "main" else choice
-    auto = args.fallback_threads is None
-    return argparse.Namespace(**{**vars(args), "bundle": bundle, "main_bundle": args.bundle,
-                                 "threads": args.threads if auto else args.fallback_threads,
-                                 "student_threads": auto,
+    threads = args.fallback_threads
+    if threads is None:  # auto: a student gets its own thread count, any other bundle --threads
+        threads = STUDENT_THREADS if bundle == STUDENT or (bundle and is_student_bundle(bundle)) else args.threads
+    return argparse.Namespace(**{**vars(args), "bundle": bundle, "main_bundle": args.bundle, "threads": threads,
                                  "device": args.fallback_device, "precision": args.fallback_precision})
 
 
@@ -95,23 +98,18 @@ def has_fallback(args: argparse.Namespace) -> bool:
 def load_engine(args: argparse.Namespace):
     """The engine for these arguments. The graph sessions are created before ``engine`` (numpy, the
     text front-end) is imported, so another thread's imports overlap with them (see server/run.py)."""
-    from .bundle.student import is_student_bundle
     from .graphs import choose_runtime
     from .graphs.loader import load_bundle_graphs
-    from .settings import STUDENT_THREADS
 
     runtime = choose_runtime(args.device, args.precision)
     bundle = _ensure_student(args) if args.bundle == STUDENT else _ensure_bundle(args, runtime.precision)
     if args.precision is None and args.bundle:  # a given bundle (the student too) may lack the default
         runtime = _precision_the_bundle_has(bundle, runtime)
-    threads = args.threads
-    if getattr(args, "student_threads", False) and is_student_bundle(bundle):
-        threads = STUDENT_THREADS
-    loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, threads, args.verify_bundle)
+    loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
     from .engine import Engine, EngineConfig
 
     return Engine.load(EngineConfig(
-        bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=threads,
+        bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
         stream_first_clause_words=args.stream_first_clause_words,
     ), loaded)

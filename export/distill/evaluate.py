@@ -9,7 +9,10 @@ emotions) stays with ``python -m bench distill``.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 EVAL_VOICES = ("en_female_1", "en_male_1")
 """The voices ``bench distill`` and tests/test_student_quality.py score."""
@@ -22,11 +25,27 @@ def dev_sentences() -> list[str]:
     return [ln.strip() for ln in DEV_FILE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
 
 
+def wer_by_voice(render: Callable[[str, str], np.ndarray], sentences: list[str], asr, sample_rate: int,
+                 voices: tuple[str, ...] = EVAL_VOICES) -> dict:
+    """{"pooled": WER, "per_voice": {...}, "errors": [(reference, hypothesis), ...]}: every sentence
+    rendered in every voice by ``render(text, voice)``, each clip transcribed on its own by ``asr``."""
+    from emotivoice_srv.quality import word_error_rate
+
+    refs, hyps, per_voice = [], [], {}
+    for voice in voices:
+        heard = [asr.transcribe(render(s, voice), sample_rate) for s in sentences]
+        per_voice[voice] = round(word_error_rate(sentences, heard), 4)
+        refs += sentences
+        hyps += heard
+    return {"pooled": round(word_error_rate(refs, hyps), 4), "per_voice": per_voice,
+            "errors": [(r, h) for r, h in zip(refs, hyps) if word_error_rate([r], [h]) > 0]}
+
+
 def evaluate_run(checkpoint: Path, work_dir: Path, main_dir: Path, sentences: list[str]) -> dict:
     """{"pooled": WER, "per_voice": {...}, "errors": [(reference, hypothesis), ...]} for ``checkpoint``."""
     from emotivoice_srv import Engine, EngineConfig
     from emotivoice_srv.bundle.student import FALLBACK_NAME
-    from emotivoice_srv.quality import Transcriber, word_error_rate
+    from emotivoice_srv.quality import Transcriber
     from export.fallback import build_fallback_bundle
 
     from .graphs import export_student
@@ -37,12 +56,5 @@ def evaluate_run(checkpoint: Path, work_dir: Path, main_dir: Path, sentences: li
         export_student(checkpoint, work_dir, student_dir, Path(checkpoint).parent.name)
         build_fallback_bundle(main_dir, bundle, student_dir)
         engine = Engine.load(EngineConfig(bundle_dir=bundle, device="cpu", precision="fp32", threads=2))
-        asr = Transcriber()
-        refs, hyps, per_voice = [], [], {}
-        for voice in EVAL_VOICES:
-            heard = [asr.transcribe(engine.synthesize(s, voice=voice).audio, engine.sample_rate) for s in sentences]
-            per_voice[voice] = round(word_error_rate(sentences, heard), 4)
-            refs += sentences
-            hyps += heard
-    return {"pooled": round(word_error_rate(refs, hyps), 4), "per_voice": per_voice,
-            "errors": [(r, h) for r, h in zip(refs, hyps) if word_error_rate([r], [h]) > 0]}
+        return wer_by_voice(lambda text, voice: engine.synthesize(text, voice=voice).audio, sentences,
+                            Transcriber(), engine.sample_rate)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .student import Student, parameter_count
-from .train import load_student, summary_at
+from .train import student_from_state, summary_at
 
 STAGES = ("duration", "prosody", "decoder")
 NAMES = {
@@ -92,7 +92,8 @@ def export_graphs(model: Student, out_dir: Path) -> dict[str, dict[str, str | in
 def export_student(checkpoint: Path, work_dir: Path, out_dir: Path, run: str = "student") -> dict:
     """Checkpoint -> graphs in ``out_dir`` + ``student.json`` (with the corpus and training summaries
     found in ``work_dir``)."""
-    model = load_student(checkpoint)
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    model = student_from_state(state, checkpoint)
     files = export_graphs(model, out_dir)
     work_dir = Path(work_dir)
 
@@ -101,7 +102,7 @@ def export_student(checkpoint: Path, work_dir: Path, out_dir: Path, run: str = "
         return json.loads(path.read_text()) if path.exists() else {}
 
     corpus = read("corpus/corpus.json")
-    training = summary_at(torch.load(checkpoint, weights_only=False, map_location="cpu"), read(f"{run}/train.json"))
+    training = summary_at(state, read(f"{run}/train.json"))
     meta = {
         "name": "kokoro-82m-student",
         "description": "distilled fallback: duration/prosody predictors + source-filter STFT vocoder, "

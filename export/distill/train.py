@@ -291,9 +291,13 @@ def summary_at(state: dict, run_summary: dict) -> dict:
 
 def load_student(checkpoint: Path) -> Student:
     """The trained student from a checkpoint, in eval mode."""
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    return student_from_state(torch.load(checkpoint, weights_only=False, map_location="cpu"), checkpoint)
+
+
+def student_from_state(state: dict, source: Path) -> Student:
+    """The student a loaded checkpoint holds (``source`` names it in errors), in eval mode."""
     model = Student(StudentConfig(**state["student_config"]))
-    _load_weights(model, state["model"], checkpoint)
+    _load_weights(model, state["model"], source)
     return model.eval()
 
 
