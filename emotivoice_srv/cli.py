@@ -101,15 +101,17 @@ def load_engine(args: argparse.Namespace):
     from .graphs import choose_runtime
     from .graphs.loader import load_bundle_graphs
 
-    runtime = choose_runtime(args.device, args.precision)
+    runtime = choose_runtime(args.device, args.precision, args.session_memory)
     bundle = _ensure_student(args) if args.bundle == STUDENT else _ensure_bundle(args, runtime.precision)
     if args.precision is None and args.bundle:  # a given bundle (the student too) may lack the default
         runtime = _precision_the_bundle_has(bundle, runtime)
-    loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle)
+    loaded = load_bundle_graphs(bundle, runtime.device, runtime.precision, args.threads, args.verify_bundle,
+                                runtime.memory)
     from .engine import Engine, EngineConfig
 
     return Engine.load(EngineConfig(
         bundle_dir=bundle, device=runtime.device, precision=runtime.precision, threads=args.threads,
+        session_memory=runtime.memory,
         max_text_chars=args.max_text_chars, verify_hashes=args.verify_bundle,
         stream_first_clause_words=args.stream_first_clause_words,
     ), loaded)

@@ -82,6 +82,9 @@ ENGINE = [
     Option("--precision", "EMOTIVOICE_PRECISION", str, None,
            "graph precision (default: int8 on cpu, fp16 on cuda)", ("int8", "fp32", "fp16")),
     Option("--threads", "EMOTIVOICE_THREADS", _positive_int, None, "intra-op threads per graph session"),
+    Option("--session-memory", "EMOTIVOICE_SESSION_MEMORY", str, "shared",
+           "CPU sessions' memory: one process-wide onnxruntime arena without per-shape memory patterns "
+           "(lower peak RSS) or onnxruntime's per-session defaults", ("shared", "per-session")),
     Option("--max-text-chars", "EMOTIVOICE_MAX_TEXT_CHARS", _positive_int, 10_000, "longest accepted text"),
     Option("--verify-bundle", "EMOTIVOICE_VERIFY_BUNDLE", parse_bool, False, "hash-check bundle files at load"),
     Option("--stream-first-clause-words", "EMOTIVOICE_STREAM_FIRST_CLAUSE_WORDS", _non_negative_int, 2,

@@ -18,11 +18,17 @@ def main() -> None:
     with open(os.path.join(bundle, "manifest.json")) as f:
         graphs = [g for g in json.load(f)["graphs"] if g["precision"] == precision]
 
+    # the engine's default CPU memory (emotivoice_srv/graphs/session.py): one process-wide arena
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, None)
+
     def make(graph: dict):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count() or 1
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        opts.add_session_config_entry("session.use_env_allocators", "1")
+        opts.enable_mem_pattern = False
         return ort.InferenceSession(os.path.join(bundle, graph["file"]), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
 

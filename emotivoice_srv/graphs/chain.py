@@ -58,7 +58,7 @@ class KokoroGraphs:
         def make(stage: str):
             t0 = time.perf_counter()
             s = create_session(Path(bundle_dir) / specs[stage].file, runtime.providers, threads,
-                               preoptimized=bool(specs[stage].optimized))
+                               preoptimized=bool(specs[stage].optimized), memory=runtime.memory)
             seconds[stage] = round(time.perf_counter() - t0, 3)
             return stage, s
 

@@ -14,12 +14,13 @@ from .session import check_single_runtime, choose_runtime
 
 
 def load_bundle_graphs(bundle_dir: Path, device: str = "auto", precision: str | None = None,
-                       threads: int | None = None, verify_hashes: bool = False) -> tuple[Manifest, KokoroGraphs, float]:
+                       threads: int | None = None, verify_hashes: bool = False,
+                       memory: str = "shared") -> tuple[Manifest, KokoroGraphs, float]:
     """(manifest, graphs, seconds taken)."""
     t0 = time.perf_counter()
     check_single_runtime()
     manifest = read_manifest(bundle_dir)
-    runtime = choose_runtime(device, precision)
+    runtime = choose_runtime(device, precision, memory)
     if verify_hashes:
         verify_files(bundle_dir, manifest, (runtime.precision,))
     graphs = KokoroGraphs.load(bundle_dir, manifest, runtime, threads)
