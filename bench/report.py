@@ -83,10 +83,10 @@ def _throughput(c: dict) -> list[str]:
     variants = c.get("variants") or [c[k] for k in ("with_concurrent_sessions",) if k in c]
     for extra in variants:
         lines += _throughput_table(extra, f"`{' '.join(extra['server_args'])}`")
+    per_session = ("--session-memory", "per-session")
     rss = {tuple(v["server_args"]): v["peak_rss_mb"] for v in [c, *variants]}
-    pairs = [(label, rss.get(shared), rss.get((*shared, "--session-memory", "per-session")))
-             for label, shared in (("default", ()), ("`--concurrent-threads auto`", ("--concurrent-threads", "auto")))]
-    pairs = [(label, a, b) for label, a, b in pairs if a is not None and b is not None]
+    pairs = [(f"`{' '.join(args[:-2])}`" if args[:-2] else "default", rss[args[:-2]], peak)
+             for args, peak in rss.items() if args[-2:] == per_session and args[:-2] in rss]
     if pairs:
         lines += ["Peak RSS with the shared session memory (default) vs `--session-memory per-session`: "
                   + "; ".join(f"{label} {a} vs {b} MiB ({a / b:.2f}x)" for label, a, b in pairs) + ".", ""]

@@ -49,11 +49,10 @@ def _overload(url: str, burst: int) -> dict:
             "server_errors": sum(len(v) for k, v in by_status.items() if k >= 500)}
 
 
-VARIANTS = (("--concurrent-threads", "auto"),
-            ("--session-memory", "per-session"),
-            ("--concurrent-threads", "auto", "--session-memory", "per-session"))
-"""Server settings measured after the defaults: the second session set for overlapping syntheses, and
-onnxruntime's per-session memory as the baseline of the shared arena (peak RSS)."""
+PER_SESSION = ("--session-memory", "per-session")
+VARIANTS = (("--concurrent-threads", "0"), PER_SESSION, ("--concurrent-threads", "0", *PER_SESSION))
+"""Server settings measured after the defaults: without the second session set for overlapping
+syntheses (throughput's baseline), and with onnxruntime's per-session memory (peak RSS's baseline)."""
 
 
 def run(bundle: Path, per_client: int = 6, levels=(1, 2, 4, 8), burst: int = 48,

@@ -42,10 +42,11 @@ class ServerConfig:
     """How long a request waits for the main tier before the fallback serves it (0: never waits)."""
     ready_on_fallback: bool = False
     """/readyz answers 200 once the fallback tier is ready, not only main."""
-    concurrent_threads: int | None = 0
-    """Intra-op threads of the extra sessions used while syntheses overlap (0: none, the default: they
-    cost ~400 MB of peak RSS for ~25% more throughput at concurrency >= 2 on 2 cores; None: cores /
-    workers when that is fewer than the main sessions')."""
+    concurrent_threads: int | None = None
+    """Intra-op threads of the extra sessions used while syntheses overlap. None (auto, the default):
+    cores / workers when that is fewer than the main sessions'; 0: none. On 2 cores they give +24%
+    audio-s/s at concurrency >= 2 for +96 MiB of peak RSS, the session sets sharing one arena
+    (bench/results/cpu2-2026-12-07.json; +333 MiB with per-session arenas)."""
     main_start_delay_s: float = 0.0
     """Artificial delay before main starts loading (tests and drills: a slow GPU start)."""
 
