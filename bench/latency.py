@@ -127,6 +127,41 @@ def hardware_floors(bundle: Path, repeats: int) -> dict:
     return out
 
 
+def session_memory_speed(bundle: Path, rounds: int = 2) -> dict:
+    """The shared arena's cost in speed, paired: two engines in one process (shared / per-session
+    memory) take turns on each eval sentence's first streamed chunk and on a two-sentence render, in
+    alternating order. Varied sentences, as real traffic has: a repeated shape would favour the memory
+    patterns that the shared mode turns off."""
+    import numpy as np
+
+    from emotivoice_srv import Engine, EngineConfig, SynthesisOptions
+
+    from .texts import eval_sentences
+
+    sentences = eval_sentences()
+    engines = {m: Engine.load(EngineConfig(bundle, device="cpu", precision="int8", session_memory=m))
+               for m in ("shared", "per-session")}
+    first: dict[str, list[float]] = {m: [] for m in engines}
+    rtf: dict[str, list[float]] = {m: [] for m in engines}
+    for engine in engines.values():
+        engine.synthesize(TEXTS["short"], voice="en_female_1")
+    for r in range(rounds):
+        for i, text in enumerate(sentences):
+            order = list(engines) if (i + r) % 2 == 0 else list(engines)[::-1]
+            for m in order:
+                t = time.perf_counter()
+                next(iter(engines[m].stream(text, SynthesisOptions(voice="en_female_1"))))
+                first[m].append(time.perf_counter() - t)
+            pair = f"{text} {sentences[(i + 1) % len(sentences)]}"
+            for m in order:
+                rtf[m].append(engines[m].synthesize(pair, voice="en_male_1").timings["rtf"])
+    ratio = lambda xs: round(float(np.median(np.array(xs["shared"]) / np.array(xs["per-session"]))), 3)  # noqa: E731
+    return {"pairs": len(first["shared"]), "first_chunk_shared_over_per_session": ratio(first),
+            "rtf_shared_over_per_session": ratio(rtf),
+            "first_chunk_s": {m: percentiles(v, (0.5,))["p50"] for m, v in first.items()},
+            "rtf": {m: percentiles(v, (0.5,))["p50"] for m, v in rtf.items()}}
+
+
 def peer_warm(requests: int) -> dict:
     done = subprocess.run([sys.executable, "-m", "bench.baselines.peer", "warm", str(requests)],
                           capture_output=True, text=True, timeout=600, check=True)
@@ -135,7 +170,8 @@ def peer_warm(requests: int) -> dict:
 
 def run(bundle: Path, requests: int = 8, precisions: tuple[str, ...] = ("int8", "fp32")) -> dict:
     result = {"server": server_latency(bundle, requests), "engine": engine_rtf(bundle, precisions, requests),
-              "floors": hardware_floors(bundle, requests), "peer": peer_warm(requests), "texts": TEXTS}
+              "floors": hardware_floors(bundle, requests), "session_memory": session_memory_speed(bundle),
+              "peer": peer_warm(requests), "texts": TEXTS}
     srv, eng = result["server"], result["engine"]["int8"]
     result["ratios"] = {
         f"http_ttfa_over_engine_first_chunk_{name}": round(srv[name]["stream_ttfa_s"]["p50"]

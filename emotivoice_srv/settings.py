@@ -241,8 +241,8 @@ SERVER = [
            "/readyz reports ready once the fallback tier is ready (default: only when main is)"),
     Option("--concurrent-threads", "EMOTIVOICE_CONCURRENT_THREADS", _threads_or_auto, None,
            "intra-op threads of a second session set used while syntheses overlap ('auto', the default: "
-           "cores / workers; 0: off). 2 cores: +24%% audio-s/s at concurrency >= 2 for +96 MiB peak RSS "
-           "(626 vs 530 MiB with the shared session memory)"),
+           "cores / workers; 0: off). 2 cores: +24-33%% audio-s/s at concurrency >= 2 for +100-160 MiB "
+           "of peak RSS with the shared session memory (two bench runs)"),
     Option("--main-start-delay", "EMOTIVOICE_MAIN_START_DELAY", _non_negative_float, 0.0,
            "artificial delay in seconds before the main tier loads (drills/tests: a slow model start)"),
     Option("--livez-max-lag", "EMOTIVOICE_LIVEZ_MAX_LAG", _positive_float, 5.0,

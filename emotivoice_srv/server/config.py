@@ -44,9 +44,9 @@ class ServerConfig:
     """/readyz answers 200 once the fallback tier is ready, not only main."""
     concurrent_threads: int | None = None
     """Intra-op threads of the extra sessions used while syntheses overlap. None (auto, the default):
-    cores / workers when that is fewer than the main sessions'; 0: none. On 2 cores they give +24%
-    audio-s/s at concurrency >= 2 for +96 MiB of peak RSS, the session sets sharing one arena
-    (bench/results/cpu2-2026-12-07.json; +333 MiB with per-session arenas)."""
+    cores / workers when that is fewer than the main sessions'; 0: none. On 2 cores they give +24-33%
+    audio-s/s at concurrency >= 2 for +100-160 MiB of peak RSS, the session sets sharing one arena
+    (two runs of bench throughput; +320-330 MiB with per-session arenas)."""
     main_start_delay_s: float = 0.0
     """Artificial delay before main starts loading (tests and drills: a slow GPU start)."""
 
