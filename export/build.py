@@ -157,6 +157,7 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     os.link(out_dir / g.file, dst)
                     graphs.append(g)
+        from .optimize import MAIN_OPTIMIZATION, optimize_offline
         from .precision import convert_precision
         for precision in todo:
             tp = time.perf_counter()
@@ -166,11 +167,16 @@ def build_bundle(out_dir: Path, precisions: str | tuple[str, ...] = ("int8",), *
                 rel = f"graphs/{precision}/{stage}.onnx"
                 path = staging / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
-                onnx.save(converted, str(path))
+                level = MAIN_OPTIMIZATION.get(precision, "")
+                raw = path.with_suffix(".raw.onnx") if level else path
+                onnx.save(converted, str(raw))
+                if level:
+                    optimize_offline(raw, path, level)
+                    raw.unlink()
                 graphs.append(GraphSpec(
                     stage=stage, precision=precision, file=rel, sha256=sha256_file(path),
                     bytes=path.stat().st_size, inputs=_tensor_specs(converted.graph.input),
-                    outputs=_tensor_specs(converted.graph.output),
+                    outputs=_tensor_specs(converted.graph.output), optimized=level,
                 ))
                 bar.update()
             report.seconds[precision] = round(time.perf_counter() - tp, 2)

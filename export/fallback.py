@@ -21,22 +21,9 @@ from emotivoice_srv.bundle.student import (FALLBACK_NAME, OPTIMIZATION, PRECISIO
 from emotivoice_srv.errors import BundleError
 
 from .build import _swap_into_place, _tensor_specs
+from .optimize import optimize_offline
 
 log = logging.getLogger("export.fallback")
-
-
-def optimize_offline(src: Path, dst: Path, level: str = OPTIMIZATION) -> None:
-    """Write ``src`` optimized at onnxruntime's ``level`` ("basic" or "extended") to ``dst``; the CPU
-    provider does the folding and fusing."""
-    import onnxruntime as ort
-
-    levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED}
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = levels[level]
-    opts.optimized_model_filepath = str(dst)
-    opts.log_severity_level = 3
-    ort.InferenceSession(str(src), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STUDENT_DIR) -> bool:
@@ -58,7 +45,7 @@ def build_fallback_bundle(main_dir: Path, out_dir: Path, student_dir: Path = STU
                 raise BundleError(f"student graph {src} does not match student.json")
             rel = f"graphs/{PRECISION}/{stage}.onnx"
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-            optimize_offline(src, staging / rel)
+            optimize_offline(src, staging / rel, OPTIMIZATION)
             proto = onnx.load(str(src), load_external_data=False)
             graphs.append(GraphSpec(stage=stage, precision=PRECISION, file=rel, sha256=sha256_file(staging / rel),
                                     bytes=(staging / rel).stat().st_size, inputs=_tensor_specs(proto.graph.input),

@@ -29,6 +29,8 @@ def main() -> None:
         opts.log_severity_level = 3
         opts.add_session_config_entry("session.use_env_allocators", "1")
         opts.enable_mem_pattern = False
+        if graph.get("optimized"):  # stored optimized at export: created with optimization off
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return ort.InferenceSession(os.path.join(bundle, graph["file"]), sess_options=opts,
                                     providers=["CPUExecutionProvider"])
 

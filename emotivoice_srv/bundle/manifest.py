@@ -47,8 +47,10 @@ class GraphSpec:
     """"" : onnxruntime optimizes the graph when the session is created. "basic": the file was
     already optimized at onnxruntime's basic level (constant folding, redundant-node removal: standard
     ONNX ops only, so it runs on any provider), and the session is created with optimization off.
-    "extended": also onnxruntime's fusions (e.g. Gelu, FusedMatMul: com.microsoft operators that
-    onnxruntime's CPU and CUDA providers implement), likewise loaded with optimization off."""
+    "extended": also onnxruntime's fusions into com.microsoft operators, likewise loaded with
+    optimization off: the student's (Gelu, FusedMatMul) run on the CPU and CUDA providers; main's int8
+    graphs' (DynamicQuantizeMatMul, MatMulIntegerToFloat, DynamicQuantizeLSTM, SkipLayerNormalization,
+    FastGelu) are CPU kernels, as int8 graphs are the CPU provider's precision."""
 
 
 OPTIMIZED_LEVELS = ("", "basic", "extended")

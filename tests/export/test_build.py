@@ -121,3 +121,34 @@ def test_manifest_rejects_missing_stage(bundle_root, bundle_dir):
     (bad / "manifest.json").write_text(json.dumps(raw))
     with pytest.raises(BundleError, match="lacks stages"):
         read_manifest(bad)
+
+
+def test_int8_graphs_are_stored_optimized_and_compute_what_the_export_computes(bundle_dir):
+    """main's int8 sessions are created with optimization off from graphs fused at build (faster
+    session creation); the stored graphs must compute what the unoptimized export does."""
+    import onnx
+    import onnxruntime as ort
+
+    from emotivoice_srv.graphs.session import CPU_ONLY, create_session
+    from export.precision import convert_precision
+    from export.sources import load_kokoro_source
+    from export.split import split_stages
+
+    manifest = read_manifest(bundle_dir)
+    assert {g.optimized for g in manifest.graphs if g.precision == "int8"} == {"extended"}
+    stages = split_stages(onnx.load_from_string(load_kokoro_source().model_bytes))
+    rng = np.random.default_rng(0)
+    style = rng.standard_normal((1, 256)).astype(np.float32) * 0.1
+    feeds = {"duration": {"tokens": np.array([[0, 50, 83, 54, 156, 0]], np.int64), "style": style,
+                          "speed": np.ones(1, np.float32)},
+             "decoder": {"text_aligned": rng.standard_normal((1, 512, 30)).astype(np.float32),
+                         "f0": np.full((1, 60), 160.0, np.float32), "energy": np.zeros((1, 60), np.float32),
+                         "style": style}}
+    for stage, feed in feeds.items():
+        stored = create_session(bundle_dir / manifest.graph(stage, "int8").file, CPU_ONLY, 2, preoptimized=True)
+        exported = ort.InferenceSession(convert_precision(stages[stage], "int8").SerializeToString(),
+                                        providers=list(CPU_ONLY))
+        assert any(n.domain == "com.microsoft" for n in onnx.load(str(bundle_dir / manifest.graph(stage, "int8").file),
+                                                                  load_external_data=False).graph.node)
+        for got, want in zip(stored.run(None, feed), exported.run(None, feed)):
+            np.testing.assert_allclose(got, want, atol=1e-5)
