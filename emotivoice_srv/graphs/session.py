@@ -7,8 +7,8 @@ refused: they overwrite each other's files and whichever won is undefined.
 Memory (``shared``, the default on the CPU provider): every session of the process allocates from one
 onnxruntime arena, and per-shape memory patterns are off. Each session otherwise grows an arena of
 its own to its largest request, and a pattern reserves one block for a whole run at each new input
-shape (every utterance has its own); measured with a second, narrow session set at concurrency 2:
-peak RSS 630 vs 985 MiB, same speed (docs/server.md, "Memory").
+shape (every utterance has its own). Server peak RSS 668 vs 871 MiB over concurrency 1-8, speed
+within 1 % (`python -m bench throughput` / `latency`; docs/server.md, "Memory").
 """
 from __future__ import annotations
 

@@ -41,6 +41,11 @@ def test_workers_and_threads_are_sized_to_the_cpu_request_not_the_node(default_o
     cpu = float(chart_values["resources"]["requests"]["cpu"])
     assert int(env["EMOTIVOICE_WORKERS"]) >= 1
     assert int(env["EMOTIVOICE_THREADS"]) <= cpu
+    # the overlapping syntheses' session set: narrower than the main sessions (else the server skips
+    # it), and as many of them as there are workers fit the request
+    narrow = int(env["EMOTIVOICE_CONCURRENT_THREADS"])
+    assert 0 < narrow < int(env["EMOTIVOICE_THREADS"])
+    assert narrow * int(env["EMOTIVOICE_WORKERS"]) <= cpu
 
 
 def test_the_server_loads_the_bundle_baked_into_the_image(default_objects, dockerfile):
