@@ -64,8 +64,13 @@ def server_latency(bundle: Path, requests: int, extra: tuple[str, ...] = ()) -> 
         stop(run)
 
 
+SHORTEST = "Hi."
+"""One syllable: the smallest first chunk a stream can have."""
+
+
 def engine_rtf(bundle: Path, precisions: tuple[str, ...], repeats: int) -> dict:
-    """In process: RTF per precision on the medium text, and the first chunk of each text."""
+    """In process: RTF per precision on the medium text; on int8, the first chunk of each text and of
+    the shortest possible one (total and decoder seconds, audio length)."""
     from emotivoice_srv import Engine, EngineConfig, SynthesisOptions
 
     out = {}
@@ -77,54 +82,42 @@ def engine_rtf(bundle: Path, precisions: tuple[str, ...], repeats: int) -> dict:
             rtfs.append(engine.synthesize(TEXTS["medium"], voice="en_female_1").timings["rtf"])
         entry = {"rtf_medium": percentiles(rtfs, (0.5,))["p50"]}
         if precision == "int8":
-            for name, text in TEXTS.items():
-                firsts = []
+            for name, text in {**TEXTS, "shortest": SHORTEST}.items():
+                firsts, decoders = [], []
                 for _ in range(repeats):
                     t = time.perf_counter()
-                    next(iter(engine.stream(text, SynthesisOptions(voice="en_female_1"))))
+                    chunk = next(iter(engine.stream(text, SynthesisOptions(voice="en_female_1"))))
                     firsts.append(time.perf_counter() - t)
+                    decoders.append(chunk.timings.decoder)
                 entry[f"first_chunk_{name}_s"] = percentiles(firsts, (0.5,))["p50"]
+            entry.update(first_chunk_shortest_decoder_s=percentiles(decoders, (0.5,))["p50"],
+                         first_chunk_shortest_audio_s=round(len(chunk.audio) / engine.sample_rate, 3))
         out[precision] = entry
         del engine
     return out
 
 
-SHORTEST = "Hi."
-"""One syllable: the smallest first chunk a stream can have."""
-
-
-def hardware_floors(bundle: Path, repeats: int) -> dict:
-    """What this machine allows the int8 graphs, in process. (1) The shortest first chunk's render:
-    the model pads every utterance with silence (~1.5 s of audio for one syllable) and its decoder
-    normalizes over the whole utterance, so no stream's first audio can come sooner. (2) RTF on one
-    intra-op thread vs on all cores: when a lone request already uses every core, N concurrent
-    requests can reach at most N x RTF(all) / RTF(1) times its audio-seconds per second."""
+def hardware_floors(bundle: Path, repeats: int, int8: dict) -> dict:
+    """What this machine allows the int8 graphs, from ``engine_rtf``'s int8 entry plus one run on a
+    single intra-op thread. (1) The shortest first chunk's render: the model pads every utterance with
+    silence (~1.5 s of audio for one syllable) and its decoder normalizes over the whole utterance, so
+    no stream's first audio can come sooner. (2) RTF on one intra-op thread vs on all cores: when a
+    lone request already uses every core, N concurrent requests can reach at most N x RTF(all) /
+    RTF(1) times its audio-seconds per second."""
     import os
 
-    from emotivoice_srv import Engine, EngineConfig, SynthesisOptions
+    from emotivoice_srv import Engine, EngineConfig
 
     cores = os.cpu_count() or 1
-    out: dict = {"cores": cores, "shortest_text": SHORTEST}
-    rtf = {}
-    for threads in (cores, 1):
-        engine = Engine.load(EngineConfig(bundle, device="cpu", precision="int8", threads=threads))
-        engine.synthesize(TEXTS["short"], voice="en_female_1")
-        rtf[threads] = percentiles([engine.synthesize(TEXTS["medium"], voice="en_female_1").timings["rtf"]
-                                    for _ in range(repeats)], (0.5,))["p50"]
-        if threads == cores:
-            totals, decoders = [], []
-            for _ in range(repeats):
-                t = time.perf_counter()
-                chunk = next(iter(engine.stream(SHORTEST, SynthesisOptions(voice="en_female_1"))))
-                totals.append(time.perf_counter() - t)
-                decoders.append(chunk.timings.decoder)
-            out.update(shortest_chunk_s=percentiles(totals, (0.5,))["p50"],
-                       shortest_chunk_decoder_s=percentiles(decoders, (0.5,))["p50"],
-                       shortest_chunk_audio_s=round(len(chunk.audio) / engine.sample_rate, 3))
-        del engine
-    out.update(rtf_medium_all_threads=rtf[cores], rtf_medium_one_thread=rtf[1],
-               concurrency_scaling_bound=round(cores * rtf[cores] / rtf[1], 2))
-    return out
+    engine = Engine.load(EngineConfig(bundle, device="cpu", precision="int8", threads=1))
+    engine.synthesize(TEXTS["short"], voice="en_female_1")
+    one = percentiles([engine.synthesize(TEXTS["medium"], voice="en_female_1").timings["rtf"]
+                       for _ in range(repeats)], (0.5,))["p50"]
+    return {"cores": cores, "shortest_text": SHORTEST, "shortest_chunk_s": int8["first_chunk_shortest_s"],
+            "shortest_chunk_decoder_s": int8["first_chunk_shortest_decoder_s"],
+            "shortest_chunk_audio_s": int8["first_chunk_shortest_audio_s"],
+            "rtf_medium_all_threads": int8["rtf_medium"], "rtf_medium_one_thread": one,
+            "concurrency_scaling_bound": round(cores * int8["rtf_medium"] / one, 2)}
 
 
 def session_memory_speed(bundle: Path, rounds: int = 2) -> dict:
@@ -169,9 +162,10 @@ def peer_warm(requests: int) -> dict:
 
 
 def run(bundle: Path, requests: int = 8, precisions: tuple[str, ...] = ("int8", "fp32")) -> dict:
-    result = {"server": server_latency(bundle, requests), "engine": engine_rtf(bundle, precisions, requests),
-              "floors": hardware_floors(bundle, requests), "session_memory": session_memory_speed(bundle),
-              "peer": peer_warm(requests), "texts": TEXTS}
+    engine = engine_rtf(bundle, precisions, requests)
+    result = {"server": server_latency(bundle, requests), "engine": engine,
+              "floors": hardware_floors(bundle, requests, engine["int8"]),
+              "session_memory": session_memory_speed(bundle), "peer": peer_warm(requests), "texts": TEXTS}
     srv, eng = result["server"], result["engine"]["int8"]
     result["ratios"] = {
         f"http_ttfa_over_engine_first_chunk_{name}": round(srv[name]["stream_ttfa_s"]["p50"]

@@ -85,7 +85,7 @@ def _latency(c: dict) -> list[str]:
 
 def _throughput(c: dict) -> list[str]:
     lines = _throughput_table(c, "default settings")
-    variants = c.get("variants") or [c[k] for k in ("with_concurrent_sessions",) if k in c]
+    variants = c.get("variants") or ([c["with_concurrent_sessions"]] if "with_concurrent_sessions" in c else [])
     for extra in variants:
         lines += _throughput_table(extra, f"`{' '.join(extra['server_args'])}`")
     per_session = ("--session-memory", "per-session")
