@@ -1,10 +1,18 @@
-"""The shared development sentences (``../shared/eval/sentences_en.txt``; its ``#`` lines are comments)."""
+"""The evaluation sentences (``bench/data/eval_sentences_en.txt``; its ``#`` lines are comments).
+
+One file inside the repository serves the tests, the benchmarks and the distillation pipeline's
+evaluation, so a clone of the repository alone can run all three."""
 from __future__ import annotations
 
 from pathlib import Path
 
-EVAL_FILE = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sentences_en.txt"
+EVAL_FILE = Path(__file__).resolve().parent / "data" / "eval_sentences_en.txt"
+
+
+def read_sentences(path: Path) -> list[str]:
+    """Non-empty, non-comment lines of a sentence file, stripped."""
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
 
 
 def eval_sentences() -> list[str]:
-    return [ln.strip() for ln in EVAL_FILE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return read_sentences(EVAL_FILE)

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-
-
 @pytest.fixture(scope="session")
 def bundle_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("bundles")
@@ -50,10 +47,10 @@ def reference_wav(engine) -> bytes:
 
 @pytest.fixture(scope="session")
 def eval_sentences() -> list[str]:
-    path = SHARED / "eval" / "sentences_en.txt"
-    if not path.is_file():
-        pytest.skip(f"evaluation sentences not found at {path}")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    """The held-out evaluation sentences shipped in the repository (bench/data/eval_sentences_en.txt)."""
+    from bench.texts import eval_sentences as read
+
+    return read()
 
 
 @pytest.fixture(autouse=True)

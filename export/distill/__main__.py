@@ -20,10 +20,12 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
+    from bench.texts import EVAL_FILE
+
     from .corpus import CorpusConfig, build_corpus
 
     config = CorpusConfig(out_dir=args.work / "corpus", sentences=args.sentences, seed=args.seed,
-                          blends=args.blends, eval_file=args.exclude, family=args.family)
+                          blends=args.blends, eval_file=args.exclude or EVAL_FILE, family=args.family)
     summary = build_corpus(_engine(args), config)
     print(f"{summary['utterances']} utterances, {summary['audio_seconds']} s of audio in {config.out_dir}")
     return 0
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--family", choices=FAMILIES, default="template",
                    help="sentence family: template grammar or open vocabulary (families add up in one corpus)")
-    c.add_argument("--exclude", type=Path, default=Path("../shared/eval/sentences_en.txt"),
-                   help="sentences never to generate (the evaluation set)")
+    c.add_argument("--exclude", type=Path, default=None,
+                   help="sentences never to generate (default: the evaluation set, bench/data/eval_sentences_en.txt)")
     c.set_defaults(func=cmd_corpus)
     t = sub.add_parser("train", help="train (or resume) the student from its last checkpoint")
     t.add_argument("--steps", type=int, default=20_000)

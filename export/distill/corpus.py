@@ -94,9 +94,9 @@ def build_corpus(engine: Engine, config: CorpusConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(config.seed)
     voices = _voices(engine, rng, config.blends)
-    exclude = frozenset()
-    if config.eval_file is not None and Path(config.eval_file).is_file():
-        exclude = frozenset(line.strip() for line in Path(config.eval_file).read_text().splitlines()
+    exclude: frozenset[str] = frozenset()
+    if config.eval_file is not None:  # a named file that is missing is an error, not an empty exclusion
+        exclude = frozenset(line.strip() for line in Path(config.eval_file).read_text(encoding="utf-8").splitlines()
                             if line.strip() and not line.startswith("#"))
     texts = list(sentences(config.sentences, config.seed, exclude, config.family))
     plan = []

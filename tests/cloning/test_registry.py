@@ -97,7 +97,7 @@ def test_a_file_whose_name_differs_from_its_id_is_skipped(tmp_path):
 
 def test_a_file_with_an_invalid_id_is_skipped(tmp_path):
     raw = enrolled("alice").to_dict()
-    raw["id"] = "../etc/passwd"
+    raw["id"] = "../etc/passwd"  # outside-path-ok: the traversal the registry must refuse
     (tmp_path / "alice.json").write_text(json.dumps(raw), encoding="utf-8")
     assert list(VoiceRegistry(tmp_path)) == []
 

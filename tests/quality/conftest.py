@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 SAMPLE_RATE = 24_000
-SENTENCES_EN = Path(__file__).resolve().parents[3] / "shared" / "eval" / "sentences_en.txt"
+from bench.texts import EVAL_FILE as SENTENCES_EN, eval_sentences
+
 # Short sentences from SENTENCES_EN that whisper tiny.en transcribes exactly when jf_alpha (a Japanese
 # voice pack) reads them. Over the 12 shortest sentences its WER is ~13%: tiny.en mishears some
 # accented words ("birch canoe slid" -> "birch can use lid"). "Four" comes back as "4".
@@ -70,14 +71,13 @@ def synthesize(kokoro_session) -> Synthesize:
 
 @pytest.fixture(scope="session")
 def english_sentences() -> list[str]:
-    """The development sentences, comments and blank lines dropped."""
-    lines = SENTENCES_EN.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    """The evaluation sentences, comments and blank lines dropped."""
+    return eval_sentences()
 
 
 @pytest.fixture(scope="session")
 def short_sentences(english_sentences: list[str]) -> tuple[str, ...]:
-    """SHORT_SENTENCES, checked to still be in the shared sentence file."""
+    """SHORT_SENTENCES, checked to still be in the evaluation sentence file."""
     missing = [text for text in SHORT_SENTENCES if text not in english_sentences]
     if missing:
         raise LookupError(f"not in {SENTENCES_EN}: {missing}")
