@@ -247,4 +247,7 @@ SERVER = [
            "artificial delay in seconds before the main tier loads (drills/tests: a slow model start)"),
     Option("--livez-max-lag", "EMOTIVOICE_LIVEZ_MAX_LAG", _positive_float, 5.0,
            "event-loop lag in seconds above which /livez fails"),
+    Option("--ui", "EMOTIVOICE_UI", str, "on",
+           "the web studio at / (a static page from the package: speak, stream, clone); 'off' for API-only "
+           "deployments (then / is 404)", ("on", "off")),
 ]

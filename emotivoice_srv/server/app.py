@@ -26,7 +26,7 @@ from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
 from ..voices import VoiceLibrary
-from . import routes, voices_api
+from . import routes, studio, voices_api
 from .config import ServerConfig, narrow_threads
 from .lifecycle import Lifecycle
 from .metrics import Metrics
@@ -333,6 +333,8 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/metrics", routes.metrics, methods=["GET"]),
         Route("/openapi.json", routes.openapi, methods=["GET"]),
     ]
+    if config.ui:
+        route_table += studio.studio_routes(ctx)
     ctx.routes = route_table
     ctx.openapi = build_openapi(ctx)
 

@@ -49,6 +49,8 @@ class ServerConfig:
     (two runs of bench throughput; +320-330 MiB with per-session arenas)."""
     main_start_delay_s: float = 0.0
     """Artificial delay before main starts loading (tests and drills: a slow GPU start)."""
+    ui: bool = True
+    """Serve the web studio at / (server/studio.py); off: API only."""
 
     @property
     def queue_capacity(self) -> int:
@@ -66,7 +68,7 @@ class ServerConfig:
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
             ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
-            concurrent_threads=args.concurrent_threads,
+            concurrent_threads=args.concurrent_threads, ui=getattr(args, "ui", "on") == "on",
         )
 
 

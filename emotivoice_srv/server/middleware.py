@@ -17,6 +17,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import EmotivoiceError, Unauthorized, Unavailable
+from .studio import is_studio_path
 
 log = logging.getLogger("emotivoice_srv.access")
 
@@ -60,8 +61,8 @@ class RequestMiddleware:
     def _check_access(self, scope: Scope) -> None:
         path = scope["path"]
         config = self.ctx.config
-        if path in OPEN_PATHS:
-            return
+        if path in OPEN_PATHS or (self.ctx.config.ui and is_studio_path(path)):
+            return  # the studio page loads without a key; its API calls send one
         if self.ctx.lifecycle.draining and path != "/metrics":
             raise Unavailable("the server is shutting down; retry on another replica", code="draining")
         if not config.api_keys or (path == "/metrics" and not config.protect_metrics):
