@@ -4,6 +4,7 @@
 # first in the README's test command, and fails loudly if it cannot install what is missing.
 set -euo pipefail
 NEEDED=(
+  chromium:chromium  # the studio's browser tests drive Debian's Chromium (Playwright cannot download its own here)
 )
 missing=()
 for entry in "${NEEDED[@]}"; do

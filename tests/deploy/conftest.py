@@ -24,6 +24,7 @@ VALUE_SETS: dict[str, dict] = {
     "gpu-main-fallback-ready-on-fallback": {"gpu": {"enabled": True}, "server": {"fallback": {
         "bundle": "main", "precision": "int8", "readyOnFallback": True}}},
     "no-fallback": {"server": {"fallback": {"bundle": "none"}}},
+    "api-only-no-studio": {"server": {"ui": False}},
     "ingress": {"ingress": {"enabled": True, "className": "nginx",
                             "annotations": {"nginx.ingress.kubernetes.io/proxy-buffering": "off"},
                             "tls": [{"hosts": ["tts.example.com"], "secretName": "tts-tls"}]}},

@@ -265,3 +265,16 @@ def test_service_monitor_scrapes_the_metrics_route_on_the_service_port(render):
     assert endpoint["path"] == "/metrics"
     service_labels = objects.only("Service")["metadata"]["labels"]
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service_labels.items()
+
+
+def test_the_web_studio_is_on_by_default_and_server_ui_false_removes_it(render):
+    """server.ui -> EMOTIVOICE_UI, read by the real `serve` parser (off: / is 404, API only)."""
+    from emotivoice_srv.server.config import ServerConfig
+
+    for values, expected in (({}, True), ({"server": {"ui": False}}, False), ({"server": {"ui": True}}, True)):
+        env = render(values).env()
+        option = OPTIONS["EMOTIVOICE_UI"]
+        assert option.cast(env["EMOTIVOICE_UI"]) in option.choices
+        parser = build_parser()
+        config = ServerConfig.from_args(parser.parse_args(["serve", "--ui", env["EMOTIVOICE_UI"]]))
+        assert config.ui is expected
