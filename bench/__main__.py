@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, distill_bench, engine_bench
+from . import clone_bench, distill_bench, engine_bench, studio_bench
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -70,12 +70,18 @@ def main() -> None:
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
+    p = sub.add_parser("studio", help="web studio in headless Chromium: page weight, time to interactive, "
+                                      "first audio through the page vs an HTTP client")
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
         return
     if args.scenario == "engine":
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
+    elif args.scenario == "studio":
+        results, module = studio_bench.run(args.rounds), studio_bench
     elif args.scenario == "distill":
         results, module = distill_bench.run(args.repeats), distill_bench
     else:
@@ -83,6 +89,8 @@ def main() -> None:
         args.scenario = "clone-timing" if args.timing_only else "clone"
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
               "results": results}
+    if getattr(args, "machine_note", ""):
+        report["machine"]["note"] = args.machine_note
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{args.scenario}-cpu{report['machine']['cores']}-{report['date']}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -281,6 +281,7 @@ async function speak(event) {
   speaking = { controller, player: null };
   try {
     const response = await api("/v1/tts", { method: "POST", json: body, signal: controller.signal });
+    run.responseAt = performance.now();  // headers arrive with the first audio bytes
     run.tier = response.headers.get("X-Model-Tier");
     const rate = +(response.headers.get("X-Sample-Rate") || config.sample_rate);
     const tierInfo = lastTiers.find((t) => t.role === run.tier);

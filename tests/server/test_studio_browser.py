@@ -94,6 +94,18 @@ def visit(browser, studio_server):
     v.context.close()
 
 
+@pytest.fixture
+def keyed(visit):
+    """The shared visit with the key stored and main ready (what the first two tests leave behind; set
+    here too so that any test can run alone)."""
+    if visit.page.url == "about:blank" or visit.state("localStorage.getItem('emotivoice.apiKey')") != KEY:
+        visit.page.goto(visit.url + "/")
+        visit.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
+        visit.open()
+    visit.wait("window.studio.status && window.studio.status.state === 'ready'", timeout=90_000)
+    return visit
+
+
 def api_error(server, method: str, path: str, **kwargs) -> dict:
     with server.client(headers={"Authorization": f"Bearer {KEY}"}) as c:
         return c.request(method, path, **kwargs).json()["error"]
@@ -122,6 +134,7 @@ def test_without_a_key_the_page_shows_the_401_reason_and_with_one_it_works(visit
     assert "en_female_1" in visit.page.eval_on_selector_all("#voice option", "os => os.map(o => o.value)")
 
 
+@pytest.mark.usefixtures("keyed")
 def test_the_page_loads_with_the_stored_key_no_console_error_and_nothing_from_another_origin(visit, studio_server):
     visit.console.clear()
     visit.requests.clear()
@@ -135,6 +148,7 @@ def test_the_page_loads_with_the_stored_key_no_console_error_and_nothing_from_an
     assert visit.requests and all(u.startswith(studio_server.url + "/") for u in visit.requests), visit.requests
 
 
+@pytest.mark.usefixtures("keyed")
 def test_speak_plays_the_stream_before_the_server_has_finished_and_downloads_the_whole_wav(visit, studio_server):
     page = visit.page
     page.fill("#text", THREE_SENTENCES)
@@ -160,6 +174,7 @@ def test_speak_plays_the_stream_before_the_server_has_finished_and_downloads_the
     assert np.array_equal(audio, expected)
 
 
+@pytest.mark.usefixtures("keyed")
 def test_an_api_error_is_shown_next_to_the_control_that_caused_it(visit, studio_server):
     page = visit.page
     page.fill("#text", "   ")
@@ -171,6 +186,7 @@ def test_an_api_error_is_shown_next_to_the_control_that_caused_it(visit, studio_
     assert page.inner_text("#speak-error") == ""
 
 
+@pytest.mark.usefixtures("keyed")
 @pytest.mark.parametrize("case", ["not audio", "one second"])
 def test_a_bad_upload_shows_the_api_reason_next_to_the_upload_control(visit, studio_server, reference_wav, case):
     if case == "not audio":
@@ -209,6 +225,7 @@ def speak_with_selected_voice(visit: Visit, voice_id: str) -> dict:
     return run
 
 
+@pytest.mark.usefixtures("keyed")
 def test_clone_from_an_uploaded_file_goes_pending_then_ready_speaks_and_deletes(visit, studio_server, reference_wav):
     page = visit.page
     page.set_input_files("#clone-file", files=[{"name": "alice.wav", "mimeType": "audio/wav", "buffer": reference_wav}])
@@ -223,6 +240,7 @@ def test_clone_from_an_uploaded_file_goes_pending_then_ready_speaks_and_deletes(
     assert api_error(studio_server, "GET", "/v1/voices/upload_alice")["code"] == "unknown_voice"
 
 
+@pytest.mark.usefixtures("keyed")
 def test_clone_from_the_microphone(visit):
     page = visit.page
     page.click("#record")
@@ -244,6 +262,7 @@ def visit_screenshot_dir() -> Path:
     return out
 
 
+@pytest.mark.usefixtures("keyed")
 def test_every_control_is_labelled_and_reachable_by_keyboard(visit):
     page = visit.page
     unlabelled = page.eval_on_selector_all(
@@ -280,12 +299,13 @@ def test_phone_width_layout_fits_390px(browser, studio_server):
         phone.context.close()
 
 
+@pytest.mark.usefixtures("keyed")
 def test_desktop_screenshot_for_the_readme(visit):
     """docs/studio.png comes from this run (copied there when STUDIO_UPDATE_SCREENSHOT=1)."""
     page = visit.page
     page.evaluate("() => window.scrollTo(0, 0)")
     shot = visit_screenshot_dir() / "studio.png"
-    page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 1100, "height": 1250})
+    page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     if os.environ.get("STUDIO_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, SCREENSHOT)
