@@ -303,7 +303,7 @@ def test_phone_width_layout_fits_390px(browser, studio_server):
 def test_desktop_screenshot_for_the_readme(visit):
     """docs/studio.png comes from this run (copied there when STUDIO_UPDATE_SCREENSHOT=1)."""
     page = visit.page
-    page.evaluate("() => window.scrollTo(0, 0)")
+    page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
     shot = visit_screenshot_dir() / "studio.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
