@@ -130,7 +130,8 @@ def test_without_a_key_the_page_shows_the_401_reason_and_with_one_it_works(visit
     visit.wait("document.getElementById('api-key-error').textContent === 'invalid API key'")
     visit.page.fill("#api-key", KEY)
     visit.page.press("#api-key", "Enter")
-    visit.wait("document.getElementById('api-key-error').textContent === ''")
+    visit.wait("document.querySelectorAll('#voice option').length > 1")
+    assert visit.page.inner_text("#api-key-error") == ""
     assert "en_female_1" in visit.page.eval_on_selector_all("#voice option", "os => os.map(o => o.value)")
 
 
@@ -172,6 +173,42 @@ def test_speak_plays_the_stream_before_the_server_has_finished_and_downloads_the
     assert rate == expected_rate == 24000
     assert audio.shape == expected.shape == (run["samples"],)
     assert np.array_equal(audio, expected)
+
+
+@pytest.mark.usefixtures("keyed")
+def test_a_mix_a_prompt_and_a_whole_file_format_reach_the_api_and_play(visit):
+    """The second emotion and the free-text prompt are sent as the API's emotion_mix and prompt; a
+    format that cannot stream (mp3) plays once complete and downloads as that format."""
+    page = visit.page
+    page.fill("#text", "Oh, really?")
+    page.check("#emotion-happy")
+    page.check("#mix-on")
+    page.select_option("#mix-emotion", "surprised")
+    page.fill("#mix-weight", "0.3")
+    with page.expect_request("**/v1/tts") as sent:
+        page.click("#speak")
+    visit.wait("window.studio.speak.done")
+    body = sent.value.post_data_json
+    assert body["emotion_mix"] == {"happy": 0.7, "surprised": 0.3} and "emotion" not in body
+    assert visit.state("window.studio.speak.error") is None
+    page.uncheck("#mix-on")
+    page.check("#mode-prompt")
+    page.fill("#prompt", "a little sad")
+    page.select_option("#format", "mp3")
+    with page.expect_request("**/v1/tts") as sent:
+        page.click("#speak")
+    visit.wait("window.studio.speak.done")
+    body = sent.value.post_data_json
+    assert body["prompt"] == "a little sad" and "emotion" not in body and "emotion_mix" not in body
+    assert body["format"] == "mp3" and body["stream"] is False
+    run = visit.state("window.studio.speak")
+    assert run["error"] is None and run["seconds"] > 0.5
+    with page.expect_download() as info:
+        page.click("#download")
+    assert info.value.suggested_filename == "speech.mp3"
+    assert sf.info(info.value.path()).duration == pytest.approx(run["seconds"], abs=0.1)
+    page.check("#mode-preset")
+    page.select_option("#format", "wav")
 
 
 @pytest.mark.usefixtures("keyed")
