@@ -146,6 +146,15 @@ def test_the_page_loads_with_the_stored_key_no_console_error_and_nothing_from_an
     visit.wait("document.querySelectorAll('#voice option').length > 1")
     assert visit.page.input_value("#api-key") == KEY  # kept in localStorage
     assert visit.console == []  # a CSP violation or a failed load would be logged here
+    outcome = visit.page.evaluate("""() => new Promise(resolve => {
+        document.addEventListener('securitypolicyviolation', e => resolve(e.violatedDirective), {once: true});
+        const s = document.createElement('script');
+        s.textContent = 'window.inlineRan = true';
+        document.body.append(s);
+        setTimeout(() => resolve(window.inlineRan ? 'inline script ran' : 'no violation reported'), 2000);
+    })""")
+    assert outcome.startswith("script-src")  # the browser enforces the policy: inline code never runs
+    visit.console.clear()
     assert visit.requests and all(u.startswith(studio_server.url + "/") for u in visit.requests), visit.requests
 
 
