@@ -285,7 +285,8 @@ async function speak(event) {
     run.tier = response.headers.get("X-Model-Tier");
     const rate = +(response.headers.get("X-Sample-Rate") || config.sample_rate);
     const tierInfo = lastTiers.find((t) => t.role === run.tier);
-    $("tier").textContent = `${run.tier}${tierInfo ? ` · ${describeTier(tierInfo)}` : ""}`;
+    $("tier").textContent = `${run.tier}${tierInfo ? ` · ${describeTier(tierInfo)}` : ""}` +
+      (run.tier === "fallback" ? " (the fallback model, while main loads)" : "");
     let blob, seconds;
     if (body.stream) {
       const player = speaking.player = new StreamPlayer(audioContext, rate);
