@@ -111,16 +111,25 @@ def api_error(server, method: str, path: str, **kwargs) -> dict:
         return c.request(method, path, **kwargs).json()["error"]
 
 
-def test_the_status_strip_says_the_fallback_answers_while_main_loads_then_ready(visit):
+def test_while_main_loads_the_strip_and_the_audio_say_the_fallback_answers_then_main_is_ready(visit):
+    visit.page.goto(visit.url + "/")
+    visit.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
     visit.open()
     visit.wait("window.studio.status && window.studio.status.state === 'fallback'", timeout=20_000)
     assert "fallback model answers" in visit.page.inner_text("#status-text")
+    visit.page.fill("#text", "Hello there.")
+    visit.page.click("#speak")
+    visit.wait("window.studio.speak && window.studio.speak.done")
+    assert visit.state("window.studio.speak.tier") == "fallback"
+    assert visit.page.inner_text("#tier").startswith("fallback · kokoro-82m-student")
+    assert "while main loads" in visit.page.inner_text("#tier")
     visit.wait("window.studio.status.state === 'ready'", timeout=90_000)
     assert "Ready" in visit.page.inner_text("#status-text")
     assert "int8" in visit.page.inner_text("#status-text")
 
 
 def test_without_a_key_the_page_shows_the_401_reason_and_with_one_it_works(visit, studio_server):
+    visit.page.evaluate("() => localStorage.removeItem('emotivoice.apiKey')")
     visit.open()
     assert visit.page.is_visible("#api-key")
     reason = api_error(studio_server, "GET", "/v1/voices", headers={"Authorization": ""})["message"]
