@@ -126,6 +126,15 @@ function setupControls() {
 
 const modeIsPrompt = () => $("mode-prompt").checked;
 
+/** One context at the model's rate: streamed chunks are queued without resampling each one (no seams). */
+function newAudioContext() {
+  try {
+    return new AudioContext({ sampleRate: config.sample_rate });
+  } catch (_) {
+    return new AudioContext();  // a browser that refuses the rate resamples each buffer instead
+  }
+}
+
 // ---- status strip ----------------------------------------------------------------------------
 function describeTier(t) {
   if (!t) return "";
@@ -269,7 +278,7 @@ async function speak(event) {
     showError("prompt", "Describe the delivery (e.g. “a little sad”), or choose Preset.");
     return;
   }
-  audioContext = audioContext || new AudioContext();
+  audioContext = audioContext || newAudioContext();
   await audioContext.resume();
   const body = requestBody();
   const controller = new AbortController();
@@ -446,7 +455,7 @@ async function toggleRecording() {
     showError("record", "No microphone access: " + err.message);
     return;
   }
-  audioContext = audioContext || new AudioContext();
+  audioContext = audioContext || newAudioContext();
   const chunks = [];
   const started = performance.now();
   recorder = new MediaRecorder(stream);
@@ -468,7 +477,7 @@ async function toggleRecording() {
       const wav = await toWav(new Blob(chunks, { type: chunks[0] ? chunks[0].type : "audio/webm" }), audioContext);
       cloneSource = { blob: wav, filename: "recording.wav", control: "record" };
       $("clone-file").value = "";
-      const seconds = (wav.size - 44) / 2 / (await audioContext.decodeAudioData(await wav.arrayBuffer())).sampleRate;
+      const seconds = (wav.size - 44) / 2 / audioContext.sampleRate;  // decoded at the context's rate
       $("record-time").textContent = `${seconds.toFixed(1)} s recorded`;
       studio.recording = { state: "done", seconds };
     } catch (err) {
