@@ -68,7 +68,7 @@ class ServerConfig:
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
             ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
-            concurrent_threads=args.concurrent_threads, ui=getattr(args, "ui", "on") == "on",
+            concurrent_threads=args.concurrent_threads, ui=args.ui == "on",
         )
 
 

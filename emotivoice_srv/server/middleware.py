@@ -61,7 +61,7 @@ class RequestMiddleware:
     def _check_access(self, scope: Scope) -> None:
         path = scope["path"]
         config = self.ctx.config
-        if path in OPEN_PATHS or (self.ctx.config.ui and is_studio_path(path)):
+        if path in OPEN_PATHS or (config.ui and is_studio_path(path)):
             return  # the studio page loads without a key; its API calls send one
         if self.ctx.lifecycle.draining and path != "/metrics":
             raise Unavailable("the server is shutting down; retry on another replica", code="draining")
