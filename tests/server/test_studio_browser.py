@@ -72,6 +72,8 @@ class Visit:
         self.page.on("console", lambda m: m.type in ("error", "warning") and self.console.append(m.text))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.failed: list[tuple[int, str]] = []
+        self.page.on("response", lambda r: r.status >= 400 and self.failed.append((r.status, r.url)))
         self.url = url
 
     def open(self):
@@ -94,13 +96,18 @@ def visit(browser, studio_server):
     v.context.close()
 
 
+def store_key(visit: Visit) -> None:
+    """Put the key in the origin's localStorage from a page that runs no script (no request without it)."""
+    visit.page.goto(visit.url + "/studio/config.json")
+    visit.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
+
+
 @pytest.fixture
 def keyed(visit):
     """The shared visit with the key stored and main ready (what the first two tests leave behind; set
     here too so that any test can run alone)."""
     if visit.page.url == "about:blank" or visit.state("localStorage.getItem('emotivoice.apiKey')") != KEY:
-        visit.page.goto(visit.url + "/")
-        visit.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
+        store_key(visit)
         visit.open()
     visit.wait("window.studio.status && window.studio.status.state === 'ready'", timeout=90_000)
     return visit
@@ -112,8 +119,7 @@ def api_error(server, method: str, path: str, **kwargs) -> dict:
 
 
 def test_while_main_loads_the_strip_and_the_audio_say_the_fallback_answers_then_main_is_ready(visit):
-    visit.page.goto(visit.url + "/")
-    visit.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
+    store_key(visit)
     visit.open()
     visit.wait("window.studio.status && window.studio.status.state === 'fallback'", timeout=20_000)
     assert "fallback model answers" in visit.page.inner_text("#status-text")
@@ -338,9 +344,7 @@ def test_phone_width_layout_fits_390px(browser, studio_server):
     phone = Visit(browser, studio_server.url, viewport={"width": 390, "height": 844}, device_scale_factor=2,
                   is_mobile=True, has_touch=True)
     try:
-        phone.page.goto(studio_server.url + "/")
-        phone.page.evaluate(f"() => localStorage.setItem('emotivoice.apiKey', '{KEY}')")
-        phone.console.clear()
+        store_key(phone)
         phone.open()
         phone.wait("document.querySelectorAll('#voice option').length > 1")
         assert phone.state("document.documentElement.scrollWidth") <= 390
@@ -349,7 +353,7 @@ def test_phone_width_layout_fits_390px(browser, studio_server):
             "e.getBoundingClientRect().right > 390 + 0.5).map(e => e.id)")
         assert overflow == []
         phone.page.screenshot(path=str(visit_screenshot_dir() / "studio-phone.png"), full_page=True)
-        assert phone.console == []
+        assert phone.console == [], (phone.console, phone.failed)
     finally:
         phone.context.close()
 

@@ -88,6 +88,8 @@ def test_every_file_the_page_loads_is_served_from_the_package_and_the_page_stays
     assert weight <= PAGE_BUDGET_BYTES, weight
     assert client.get("/studio/nothing.js").status_code == 404
     assert client.get("/studio/index.html").status_code == 404  # the page lives at / only
+    icon = client.get("/favicon.ico")  # what browsers ask for on any page of the origin
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
 
 
 def test_the_page_config_tells_the_limits_without_a_key(client):
@@ -102,7 +104,7 @@ def test_ui_off_removes_the_page_for_api_only_deployments(start_server):
     srv = start_server(env={"EMOTIVOICE_UI": "off"})
     srv.wait_port()
     with srv.client() as c:
-        for path in ("/", "/studio/studio.js", "/studio/config.json"):
+        for path in ("/", "/studio/studio.js", "/studio/config.json", "/favicon.ico"):
             r = c.get(path)
             assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
         assert c.get("/v1/voices").status_code == 200
@@ -112,7 +114,8 @@ def test_with_api_keys_the_page_loads_without_one_and_the_api_still_asks(start_s
     srv = start_server("--ui", "on", "--api-keys", "k1")
     srv.wait_port()
     with srv.client() as c:
-        assert c.get("/").status_code == 200 and c.get("/studio/studio.js").status_code == 200
+        for path in ("/", "/studio/studio.js", "/favicon.ico"):
+            assert c.get(path).status_code == 200, path
         assert c.get("/studio/config.json").json()["auth"] is True
         assert c.get("/v1/voices").status_code == 401
         assert c.get("/v1/voices", headers={"Authorization": "Bearer k1"}).status_code == 200
