@@ -87,6 +87,13 @@ class Visit:
     def wait(self, expr: str, timeout: float = 60_000) -> None:
         self.page.wait_for_function(fn(expr), timeout=timeout)
 
+    def speak(self) -> tuple[dict, dict]:
+        """Click Speak and wait for the end: (the JSON body the page sent, the page's record of the run)."""
+        with self.page.expect_request("**/v1/tts") as sent:
+            self.page.click("#speak")
+        self.wait("window.studio.speak && window.studio.speak.done")
+        return sent.value.post_data_json, self.state("window.studio.speak")
+
 
 @pytest.fixture(scope="module")
 def visit(browser, studio_server):
@@ -124,9 +131,8 @@ def test_while_main_loads_the_strip_and_the_audio_say_the_fallback_answers_then_
     visit.wait("window.studio.status && window.studio.status.state === 'fallback'", timeout=20_000)
     assert "fallback model answers" in visit.page.inner_text("#status-text")
     visit.page.fill("#text", "Hello there.")
-    visit.page.click("#speak")
-    visit.wait("window.studio.speak && window.studio.speak.done")
-    assert visit.state("window.studio.speak.tier") == "fallback"
+    _, run = visit.speak()
+    assert run["tier"] == "fallback"
     assert visit.page.inner_text("#tier").startswith("fallback · kokoro-82m-student")
     assert "while main loads" in visit.page.inner_text("#tier")
     visit.wait("window.studio.status.state === 'ready'", timeout=90_000)
@@ -178,9 +184,7 @@ def test_speak_plays_the_stream_before_the_server_has_finished_and_downloads_the
     page = visit.page
     page.fill("#text", THREE_SENTENCES)
     page.check("#emotion-sad")
-    page.click("#speak")
-    visit.wait("window.studio.speak && window.studio.speak.done")
-    run = visit.state("window.studio.speak")
+    _, run = visit.speak()
     assert run["error"] is None and run["tier"] == "main"
     # the audio graph got samples, and its clock had played past them, before the response ended
     assert run["firstQueuedAt"] < run["responseEndAt"]
@@ -209,23 +213,16 @@ def test_a_mix_a_prompt_and_a_whole_file_format_reach_the_api_and_play(visit):
     page.check("#mix-on")
     page.select_option("#mix-emotion", "surprised")
     page.fill("#mix-weight", "0.3")
-    with page.expect_request("**/v1/tts") as sent:
-        page.click("#speak")
-    visit.wait("window.studio.speak.done")
-    body = sent.value.post_data_json
+    body, run = visit.speak()
     assert body["emotion_mix"] == {"happy": 0.7, "surprised": 0.3} and "emotion" not in body
-    assert visit.state("window.studio.speak.error") is None
+    assert run["error"] is None
     page.uncheck("#mix-on")
     page.check("#mode-prompt")
     page.fill("#prompt", "a little sad")
     page.select_option("#format", "mp3")
-    with page.expect_request("**/v1/tts") as sent:
-        page.click("#speak")
-    visit.wait("window.studio.speak.done")
-    body = sent.value.post_data_json
+    body, run = visit.speak()
     assert body["prompt"] == "a little sad" and "emotion" not in body and "emotion_mix" not in body
     assert body["format"] == "mp3" and body["stream"] is False
-    run = visit.state("window.studio.speak")
     assert run["error"] is None and run["seconds"] > 0.5
     with page.expect_download() as info:
         page.click("#download")
@@ -239,8 +236,8 @@ def test_a_mix_a_prompt_and_a_whole_file_format_reach_the_api_and_play(visit):
 def test_an_api_error_is_shown_next_to_the_control_that_caused_it(visit, studio_server):
     page = visit.page
     page.fill("#text", "   ")
-    page.click("#speak")
-    visit.wait("window.studio.speak.done && window.studio.speak.error")
+    _, run = visit.speak()
+    assert run["error"] == "text_empty"
     reason = api_error(studio_server, "POST", "/v1/tts", json={"text": "   ", "voice": "en_female_1"})
     assert page.inner_text("#text-error") == reason["message"]
     assert page.get_attribute("#text", "aria-invalid") == "true"
@@ -279,9 +276,7 @@ def wait_cloned(visit: Visit, voice_id: str) -> list[str]:
 def speak_with_selected_voice(visit: Visit, voice_id: str) -> dict:
     assert visit.page.input_value("#voice") == voice_id  # selected at once
     visit.page.fill("#text", "It is me, and I am thrilled.")
-    visit.page.click("#speak")
-    visit.wait("window.studio.speak.done")
-    run = visit.state("window.studio.speak")
+    _, run = visit.speak()
     assert run["error"] is None and run["voice"] == voice_id and run["samples"] > 24000 * 0.5
     return run
 
