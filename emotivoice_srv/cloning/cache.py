@@ -27,6 +27,28 @@ class CacheKey:
         return f"fit/{self.audio_sha256}/{self.encoder}/{self.fit}/{self.model}"
 
 
+def encode_entry(value: dict[str, Any]) -> bytes:
+    """JSON bytes prefixed by their own sha256 (hex), so damage is detected on read."""
+    payload = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(payload).hexdigest().encode("ascii") + payload
+
+
+def decode_entry(raw: object) -> dict[str, Any]:
+    """The value of an ``encode_entry`` blob; ValueError when it is damaged."""
+    try:
+        if not isinstance(raw, bytes) or len(raw) < 65:
+            raise ValueError("not a checksummed entry")
+        digest, payload = raw[:64].decode("ascii"), raw[64:]
+        if hashlib.sha256(payload).hexdigest() != digest:
+            raise ValueError("checksum mismatch")
+        value = json.loads(payload)
+    except UnicodeDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(value, dict):
+        raise ValueError("payload is not an object")
+    return value
+
+
 class FitCache:
     """get/put of JSON-able dicts; ``get`` returns None on a miss or a corrupt entry (then removed)."""
 
@@ -49,16 +71,8 @@ class FitCache:
         if raw is None:
             return None
         try:
-            if not isinstance(raw, bytes) or len(raw) < 65:
-                raise ValueError("not a checksummed entry")
-            digest, payload = raw[:64].decode("ascii"), raw[64:]
-            if hashlib.sha256(payload).hexdigest() != digest:
-                raise ValueError("checksum mismatch")
-            value = json.loads(payload)
-            if not isinstance(value, dict):
-                raise ValueError("payload is not an object")
-            return value
-        except (ValueError, UnicodeDecodeError) as exc:
+            return decode_entry(raw)
+        except ValueError as exc:
             log.warning("fit cache entry corrupt; recomputing", extra={"key": str(key), "error": str(exc)})
             self._drop(key)
             return None
@@ -71,8 +85,7 @@ class FitCache:
             return False
 
     def put(self, key: CacheKey, value: dict[str, Any]) -> None:
-        payload = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-        self._cache.set(str(key), hashlib.sha256(payload).hexdigest().encode("ascii") + payload)
+        self._cache.set(str(key), encode_entry(value))
 
     def _drop(self, key: CacheKey) -> None:
         self.corrupt_entries += 1

