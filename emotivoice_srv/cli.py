@@ -16,13 +16,16 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import CLONING, COMMON, ENGINE, FALLBACK, SERVER, add_options
+from .settings import CLONING, COMMON, ENGINE, FALLBACK, SERVER, STORE, Option, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
 STUDENT = "student"
 """``--fallback-bundle student`` (the default): the distilled student that ships with the package."""
 NO_FALLBACK = ("none", "off", "")
+TENANT = [Option("--tenant", "EMOTIVOICE_TENANT", str, "default",
+                 "whose voices `voices` lists and `enroll` adds to (a tenant of the server's API keys; "
+                 "'default': the voices of a server without keys)")]
 
 
 def _cache_dir(args: argparse.Namespace) -> Path:
@@ -134,8 +137,20 @@ def _precision_the_bundle_has(bundle: Path, runtime):
     return replace(runtime, precision=best)
 
 
-def load_cloner(args: argparse.Namespace, engine):
-    """(VoiceCloner, "") with the enrolled voices added to ``engine``, or (None, why cloning is off)."""
+def open_voice_store(args: argparse.Namespace):
+    """The voice store --voice-store names, connected; bad configuration is an InvalidInput naming it."""
+    from .cloning.store import open_store
+    from .settings import store_config
+
+    try:
+        return open_store(store_config(args), _cache_dir(args))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def load_cloner(args: argparse.Namespace, engine, *, publish: bool = True, store=None):
+    """(VoiceCloner, "") over the voice store, or (None, why cloning is off). ``publish``: the default
+    tenant's voices are added to ``engine`` (CLI); the server resolves them per tenant instead."""
     from .cloning import VoiceCloner
     from .settings import cloning_config
 
@@ -143,8 +158,9 @@ def load_cloner(args: argparse.Namespace, engine):
         config = cloning_config(args)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
+    store = store if store is not None else open_voice_store(args)
     try:
-        return VoiceCloner(engine, _cache_dir(args), config), ""
+        return VoiceCloner(engine, _cache_dir(args), config, store, publish=publish), ""
     except EmotivoiceError as exc:
         log.warning("voice cloning disabled", extra={"reason": exc.message})
         return None, exc.message
@@ -206,8 +222,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_voices(args: argparse.Namespace) -> int:
     engine = load_engine(args)
-    load_cloner(args, engine)
-    for v in engine.voices:
+    cloner, _ = load_cloner(args, engine, publish=False)
+    voices = [v for v in engine.voices]
+    if cloner is not None:
+        voices += [v for _, _, v in cloner.catalog.items(args.tenant)]
+    for v in voices:
         print(f"{v.id}\t{v.gender}\t{v.language}\t{v.kind}\t{v.description}")
     return 0
 
@@ -227,13 +246,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     if cloner is None:
         print(f"error: {why}", file=sys.stderr)
         return 3
-    existing = cloner.registry.get(voice_id)
-    if voice_id in engine.voices and not (existing and args.replace):
+    existing = cloner.store.get(args.tenant, voice_id)
+    if (voice_id in engine.voices or existing) and not (existing and args.replace):
         raise VoiceConflict(f"voice {voice_id!r} already exists; pass --replace or choose another name")
     ref = cloner.prepare(data)
     t0 = time.perf_counter()
     fit = cloner.fit(ref).result()
-    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit))
+    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit), args.tenant)
     print(json.dumps({"id": enrolled.id, "name": args.name, "gender": enrolled.gender,
                       "speech_s": ref.speech_s, "similarity": round(fit.similarity, 4),
                       "fit_evaluations": fit.evaluations, "seconds": round(time.perf_counter() - t0, 2),
@@ -260,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Load the bundle, open the port, warm up, then report ready. "
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
     add_options(p, COMMON + ENGINE + SERVER + FALLBACK + CLONING)
+    add_options(p, STORE)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")
@@ -273,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("synth", help="synthesize text to an audio file")
-    add_options(p, COMMON + ENGINE + FALLBACK + CLONING)
+    add_options(p, COMMON + ENGINE + FALLBACK + CLONING + STORE)
     p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
     p.add_argument("--voice", default="en_female_1", help="voice id (see `voices`)")
     p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")
@@ -289,13 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("voices", help="list voices (built-in and enrolled)")
-    add_options(p, COMMON + ENGINE + CLONING)
+    add_options(p, COMMON + ENGINE + CLONING + STORE + TENANT)
     p.set_defaults(func=cmd_voices)
 
     p = sub.add_parser("enroll", help="clone a voice from reference audio (3-30 s of speech)",
                        description="Fit a voice to a reference recording and save it under --name; then use "
                                    "it with --voice <id> in synth, or as voice in the HTTP API.")
-    add_options(p, COMMON + ENGINE + CLONING)
+    add_options(p, COMMON + ENGINE + CLONING + STORE + TENANT)
     p.add_argument("reference", help="reference audio file (wav/flac/ogg/mp3, any rate, mono or stereo)")
     p.add_argument("--name", required=True, help="voice name; its id is the name in lower case, e.g. alice")
     p.add_argument("--description", help="free-text description shown in voice lists")

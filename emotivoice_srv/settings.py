@@ -166,6 +166,33 @@ CLONING = [
 ]
 
 
+STORE = [
+    Option("--voice-store", "EMOTIVOICE_VOICE_STORE", str, "local",
+           "where enrolled voices, the fit cache and fit locks live: 'local' (files under --cache-dir, one "
+           "process) or redis://[user:pass@]host:port/db (rediss:// for TLS): a Redis/Valkey every replica "
+           "shares"),
+    Option("--voice-store-password", "EMOTIVOICE_VOICE_STORE_PASSWORD", str, None,
+           "password for the Redis voice store (overrides one in the URL; keep it in a Secret)"),
+    Option("--voice-store-timeout", "EMOTIVOICE_VOICE_STORE_TIMEOUT", _positive_float, 1.0,
+           "seconds one voice-store call may take before it fails (503 voice_store_unavailable)"),
+    Option("--fit-lock-ttl", "EMOTIVOICE_FIT_LOCK_TTL", _positive_float, 30.0,
+           "seconds a fit's lock in the shared store outlives its last refresh (a replica killed mid-fit "
+           "frees the audio for another after this long)"),
+    Option("--voice-store-fit-ttl", "EMOTIVOICE_VOICE_STORE_FIT_TTL", _positive_float, 30 * 86400.0,
+           "Redis: seconds an unused cached fit is kept (voice records never expire)"),
+]
+"""The voice store (cloning/store.py), shared by serve and the CLI's voices/enroll/synth."""
+
+
+def store_config(args: argparse.Namespace):
+    """The StoreConfig described by parsed STORE (and CLONING) options."""
+    from .cloning.store import StoreConfig
+
+    return StoreConfig(url=args.voice_store.strip(), password=args.voice_store_password,
+                       timeout_s=args.voice_store_timeout, fit_lock_ttl_s=args.fit_lock_ttl,
+                       fit_ttl_s=args.voice_store_fit_ttl, cache_bytes=args.voice_cache_bytes)
+
+
 def cloning_config(args: argparse.Namespace):
     """The CloningConfig described by parsed CLONING options."""
     from .cloning import CloningConfig, FitConfig, IntakeLimits
@@ -219,7 +246,11 @@ SERVER = [
            "OpenAI voice names -> voice ids, e.g. 'alloy=en_female_1,onyx=en_male_1' "
            "(default: the OpenAI voices mapped onto the English voices by gender)"),
     Option("--api-keys", "EMOTIVOICE_API_KEYS", parse_list, (),
-           "comma-separated bearer tokens; when set, /v1/* requires 'Authorization: Bearer <key>'"),
+           "comma-separated bearer tokens, 'key' or 'tenant:key' (a bare key is its own tenant); when set, "
+           "/v1/* requires 'Authorization: Bearer <key>' and enrolled voices are private to their tenant"),
+    Option("--admin-keys", "EMOTIVOICE_ADMIN_KEYS", parse_list, (),
+           "comma-separated bearer tokens ('key' or 'tenant:key') that may also see, use and delete every "
+           "tenant's voices (addressed as tenant:id)"),
     Option("--protect-metrics", "EMOTIVOICE_PROTECT_METRICS", parse_bool, False,
            "require an API key for /metrics too (probes stay open)"),
     Option("--cors-origins", "EMOTIVOICE_CORS_ORIGINS", parse_list, (),

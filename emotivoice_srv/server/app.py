@@ -35,6 +35,7 @@ from .openapi import build_openapi
 from .pool import CancelToken, InferencePool
 from .schemas import SynthesisRequest, speech_fields, tts_fields
 from .synthesis import Rendered, whole_steps
+from .tenancy import KeyRing
 from .tiers import Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
@@ -79,7 +80,7 @@ class ServerContext:
     cloning_config: CloningConfig = field(default_factory=CloningConfig)
     cloning_error: str = "not configured"
     enrollments: dict = field(default_factory=dict)
-    """Voice id -> Enrollment still pending (or failed); finished voices live in the registry."""
+    """(tenant, voice id) -> Enrollment still pending (or failed); finished voices live in the store."""
     load_main: Callable[[], Engine] | None = None
     """Loads the main engine in the background (set when a fallback tier opened the port first)."""
     main_name: str | None = None
@@ -105,9 +106,11 @@ class ServerContext:
             if slot.engine is not None:
                 self._engine_loaded(slot)
         self.run_fit = voices_api.fit_runner(self)
+        self.keyring = KeyRing.parse(self.config.api_keys, self.config.admin_keys)
         if self.cloner is not None:
             self.cloner.observers.append(self._on_cloning_event)
-            self.metrics.enrolled_voices.set_function(lambda: len(list(self.cloner.registry)))
+            self.metrics.enrolled_voices.set_function(lambda: len(self.cloner.catalog))
+            self.cloner.store.error_observers.append(lambda op: self.metrics.voice_store_errors.labels(op).inc())
 
     @property
     def first_engine(self) -> Engine:
@@ -147,6 +150,13 @@ class ServerContext:
         m.tier_requests.labels(tier).inc()
         if not stream:
             m.ttfa.labels(route, "false").observe(elapsed)
+
+    def voice_store_health(self) -> dict[str, Any]:
+        """Shown by /readyz, never part of readiness: a store outage is the whole fleet's, and taking
+        every replica out of the Service would stop built-in and cached voices too (docs/server.md)."""
+        if self.cloner is None:
+            return {"status": "disabled", "reason": self.cloning_error}
+        return self.cloner.store.health()
 
     def readiness(self) -> tuple[bool, str]:
         return self.lifecycle.readiness(self.tiers.readiness())

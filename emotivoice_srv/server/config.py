@@ -29,6 +29,9 @@ class ServerConfig:
     default_voice: str = "en_female_1"
     voice_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
     api_keys: tuple[str, ...] = ()
+    """``key`` or ``tenant:key`` entries (tenancy.py); none: single-tenant, no authentication."""
+    admin_keys: tuple[str, ...] = ()
+    """Keys (same forms) that also see and manage every tenant's voices."""
     protect_metrics: bool = False
     cors_origins: tuple[str, ...] = ()
     warmup: bool = True
@@ -63,7 +66,8 @@ class ServerConfig:
             request_timeout_s=args.request_timeout, max_body_bytes=args.max_body_bytes,
             formats=tuple(args.formats), sample_rates=tuple(args.sample_rates), default_voice=args.default_voice,
             voice_aliases=dict(DEFAULT_ALIASES if args.voice_aliases is None else args.voice_aliases),
-            api_keys=tuple(args.api_keys), protect_metrics=args.protect_metrics,
+            api_keys=tuple(args.api_keys), admin_keys=tuple(getattr(args, "admin_keys", ())),
+            protect_metrics=args.protect_metrics,
             cors_origins=tuple(args.cors_origins), warmup=args.warmup, warmup_delay_s=args.warmup_delay,
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,

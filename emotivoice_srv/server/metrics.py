@@ -57,6 +57,9 @@ class Metrics:
                                         "POST /v1/voices to the saved voice (cache hits included)",
                                         buckets=LATENCY_BUCKETS, registry=r)
         self.enrolled_voices = Gauge("emotivoice_enrolled_voices", "Enrolled (cloned) voices saved", registry=r)
+        self.voice_store_errors = Counter("emotivoice_voice_store_errors",
+                                          "Voice store calls that failed (store unreachable, timed out or erroring), "
+                                          "by operation", ("operation",), registry=r)
         self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
 
     def bind_pool(self, pool) -> None:

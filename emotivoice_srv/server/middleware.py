@@ -5,7 +5,6 @@ fields (voice, emotion, audio seconds, tier...) can be filled in by the handler 
 """
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import EmotivoiceError, Unauthorized, Unavailable
 from .studio import is_studio_path
+from .tenancy import SCOPE_KEY, SINGLE_TENANT
 
 log = logging.getLogger("emotivoice_srv.access")
 
@@ -65,15 +65,20 @@ class RequestMiddleware:
             return  # the studio page loads without a key; its API calls send one
         if self.ctx.lifecycle.draining and path != "/metrics":
             raise Unavailable("the server is shutting down; retry on another replica", code="draining")
-        if not config.api_keys or (path == "/metrics" and not config.protect_metrics):
+        keyring = self.ctx.keyring
+        if not keyring.enabled:
+            scope[SCOPE_KEY] = SINGLE_TENANT
+            return
+        if path == "/metrics" and not config.protect_metrics:
             return
         auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-        given = token.strip().encode()
-        if not any(hmac.compare_digest(given, key.encode()) for key in config.api_keys):
+        principal = keyring.identify(token.strip())
+        if principal is None:
             raise Unauthorized("invalid API key")
+        scope[SCOPE_KEY] = principal  # who is calling, decided once: handlers read it, never the header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -19,6 +19,7 @@ from .middleware import request_fields
 from .pool import CancelToken
 from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
 from .synthesis import Rendered, stream_steps, whole_steps
+from .tenant_voices import principal_of, resolve
 from .voices_api import MULTIPART, read_form, reference_fit
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     fields = request_fields(request.scope)
     voice = req.options.voice
     token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
+    resolved = await resolve(ctx, principal_of(request), voice)
+    if resolved is not voice:
+        req = replace(req, options=replace(req.options, voice=resolved))
     slot = await ctx.tiers.select()
     tier = slot.role
     fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
@@ -216,7 +220,8 @@ async def startupz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     ctx = _ctx(request)
     ready, reason = ctx.readiness()
-    payload = {"status": "ready" if ready else "not_ready", "reason": reason, "tiers": ctx.tier_states()}
+    payload = {"status": "ready" if ready else "not_ready", "reason": reason, "tiers": ctx.tier_states(),
+               "voice_store": ctx.voice_store_health()}
     return JSONResponse(payload, status_code=200 if ready else 503)
 
 

@@ -24,28 +24,36 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name
+    from ..cli import fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name, open_voice_store
+    from ..errors import InvalidInput
     from ..settings import cloning_config
+    from .tenancy import KeyRing
 
     lifecycle = Lifecycle(started_at=started_at or time.monotonic())
     config = ServerConfig.from_args(args)
+    try:
+        KeyRing.parse(config.api_keys, config.admin_keys)  # a bad key entry fails here, naming the setting
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     policy = TierPolicy(hold_for_main_s=config.hold_for_main_s, ready_on_fallback=config.ready_on_fallback)
     main = TierSlot("main")
     fallback = TierSlot("fallback") if has_fallback(args) else None
 
     def load_first():
         """The fallback's engine, or main's when there is no fallback or the fallback cannot load (a
-        broken or missing fallback is a failed tier shown in /v1/models, never a failed start)."""
+        broken or missing fallback is a failed tier shown in /v1/models, never a failed start). The voice
+        store opens first: an unreachable or misconfigured one fails the start, naming the setting."""
+        store = open_voice_store(args)
         if fallback is not None:
             try:
                 engine = load_engine(fallback_args(args))
-                return engine, load_cloner(args, engine)
+                return engine, load_cloner(args, engine, publish=False, store=store)
             except EmotivoiceError as exc:
                 fallback.fail(exc)
         if config.main_start_delay_s:
             time.sleep(config.main_start_delay_s)
         engine = load_engine(args)
-        return engine, load_cloner(args, engine)
+        return engine, load_cloner(args, engine, publish=False, store=store)
 
     with ThreadPoolExecutor(1, thread_name_prefix="load") as loader:
         loading = loader.submit(load_first)

@@ -3,8 +3,10 @@
 POST /v1/voices enrolls: the upload is checked and normalized, its fit is looked up in the cache or
 computed (once per audio, however many clients send it), and the voice is saved. The handler waits
 up to ``--enroll-wait`` seconds: a finished fit answers 201 with the voice, a slower one 202 with
-``status: pending`` (poll GET /v1/voices/{id}); synthesis with a pending voice is 409. Pending and
-failed enrollments live in memory only; a voice file is written when its fit is complete.
+``status: pending`` (poll GET /v1/voices/{id}); synthesis with a pending voice is 409. A voice record
+is written to the voice store when its fit is complete; pending and failed enrollments are kept in
+memory with their futures and, for other replicas to see, as a short-lived status in the store.
+Every voice belongs to the caller's tenant (tenant_voices.py); a store outage answers 503.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..cloning import ReferenceAudio, voice_id_for
 from ..cloning.registry import check_description, now_iso
+from ..cloning.store import StoreUnavailable
 from ..errors import (
     BodyTooLarge,
     EmotivoiceError,
@@ -30,6 +33,7 @@ from ..errors import (
     VoiceConflict,
 )
 from .pool import CancelToken
+from .tenant_voices import address, principal_of, public_id, remote_pending
 
 if TYPE_CHECKING:
     from .app import ServerContext
@@ -37,6 +41,9 @@ if TYPE_CHECKING:
 MULTIPART = "multipart/form-data"
 FORM_OVERHEAD_BYTES = 64 * 1024
 """Room for the multipart boundaries and text fields on top of --max-upload-bytes."""
+PENDING_TTL_S, FAILED_TTL_S = 600.0, 3600.0
+"""How long other replicas see a pending (or failed) enrollment in a shared store, at most: a replica
+that dies mid-enrollment leaves no pending voice behind for longer than this."""
 
 
 @dataclass
@@ -52,6 +59,17 @@ class Enrollment:
     error: dict[str, str] | None = None
     done: Future = field(default_factory=Future)
     """Resolves (to None) once the voice is saved or the enrollment failed."""
+
+    def status_record(self) -> dict[str, Any]:
+        """What other replicas see of this enrollment (shared store)."""
+        return {"name": self.name, "description": self.description, "audio_sha256": self.audio_sha256,
+                "created": self.created, "status": self.status, "error": self.error}
+
+    @classmethod
+    def from_status(cls, voice_id: str, raw: dict[str, Any]) -> Enrollment:
+        return cls(voice_id, str(raw.get("name", voice_id)), str(raw.get("description", "")),
+                   str(raw.get("audio_sha256", "")), str(raw.get("created", now_iso())),
+                   str(raw.get("status", "pending")), raw.get("error"))
 
     def to_json(self) -> dict[str, Any]:
         out = {"id": self.id, "object": "voice", "name": self.name, "description": self.description,
@@ -103,7 +121,7 @@ async def reference_fit(request: Request, ctx: ServerContext, data: bytes):
     """Intake + fit (cached or computed) for inline cloning; bounded by the request's deadline."""
     cloner = cloner_of(ctx)
     ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, data)
-    future = cloner.fit(ref, run=ctx.run_fit)
+    future = await run_in_threadpool(cloner.fit, ref, ctx.run_fit)
     try:
         fit = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ctx.config.request_timeout_s)
     except asyncio.TimeoutError:
@@ -124,20 +142,23 @@ def voice_json(voice, enrolled=None) -> dict[str, Any]:
     return out
 
 
-def _finalize(ctx: ServerContext, job: Enrollment, ref: ReferenceAudio, fit_future: Future) -> None:
+def _finalize(ctx: ServerContext, tenant: str, job: Enrollment, ref: ReferenceAudio, fit_future: Future) -> None:
     """Runs when the fit resolves (on a pool thread, or at once on a cache hit)."""
     cloner = ctx.cloner
     try:
         fit = fit_future.result()
         # the voice keeps the creation time its 202/201 answer reported, however long the fit took
-        cloner.save(replace(cloner.record(job.id, job.name, job.description, ref, fit), created=job.created))
-        ctx.enrollments.pop(job.id, None)
+        cloner.save(replace(cloner.record(job.id, job.name, job.description, ref, fit), created=job.created), tenant)
+        ctx.enrollments.pop((tenant, job.id), None)
         job.status = "ready"
     except BaseException as exc:
         job.status = "failed"
         job.error = (exc.to_dict()["error"] if isinstance(exc, EmotivoiceError)
                      else {"code": "enrollment_failed", "message": f"{type(exc).__name__}: {exc}"})
-        ctx.voices.set_pending(job.id, False)
+        try:
+            cloner.store.status_put(tenant, job.id, job.status_record(), FAILED_TTL_S)
+        except StoreUnavailable:
+            pass
     finally:
         job.done.set_result(None)
 
@@ -145,6 +166,7 @@ def _finalize(ctx: ServerContext, job: Enrollment, ref: ReferenceAudio, fit_futu
 async def create_voice(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     cloner = cloner_of(ctx)
+    tenant = principal_of(request).tenant
     t0 = time.perf_counter()
     texts, files = await read_form(request, ctx)
     unknown = sorted(set(texts) - {"name", "description"}) + sorted(set(files) - {"file"})
@@ -155,46 +177,53 @@ async def create_voice(request: Request) -> Response:
         raise MalformedRequest("the form needs a 'file' part with the reference audio", code="missing_file")
     voice_id = voice_id_for(texts.get("name", ""))
     description = check_description(texts.get("description"))
-    ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, files["file"])
-
-    existing = cloner.registry.get(voice_id)
-    if existing is not None:
-        if existing.audio_sha256 == ref.sha256:  # the same enrollment again: idempotent
-            return JSONResponse(voice_json(ctx.voices.get(voice_id), existing), status_code=200)
-        raise VoiceConflict(f"a voice named {voice_id!r} already exists with other audio; choose another name "
-                            "or DELETE it first", code="voice_exists")
     if voice_id in ctx.voices:
         raise VoiceConflict(f"{voice_id!r} is a built-in voice; choose another name", code="voice_exists")
-    job = ctx.enrollments.get(voice_id)
+    ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, files["file"])
+
+    existing = await run_in_threadpool(cloner.store.get, tenant, voice_id)  # the store's word, not the cache's
+    if existing is not None:
+        if existing.audio_sha256 == ref.sha256:  # the same enrollment again: idempotent
+            cloner.catalog.put(tenant, existing)
+            return JSONResponse(voice_json(cloner.catalog.voice(tenant, voice_id), existing), status_code=200)
+        raise VoiceConflict(f"a voice named {voice_id!r} already exists with other audio; choose another name "
+                            "or DELETE it first", code="voice_exists")
+    job = ctx.enrollments.get((tenant, voice_id))
     if job is not None and job.status == "pending" and job.audio_sha256 != ref.sha256:
         raise VoiceConflict(f"voice {voice_id!r} is being enrolled from other audio", code="voice_pending")
     if job is None or job.status == "failed":
+        elsewhere = await remote_pending(ctx, tenant, voice_id)
+        if elsewhere is not None and elsewhere.get("audio_sha256") != ref.sha256:
+            raise VoiceConflict(f"voice {voice_id!r} is being enrolled from other audio", code="voice_pending")
         job = Enrollment(voice_id, texts["name"], description, ref.sha256)
-        ctx.enrollments[voice_id] = job
-        ctx.voices.set_pending(voice_id, True)
+        if elsewhere is not None:  # the same enrollment on another replica: same creation time
+            job.created = str(elsewhere.get("created", job.created))
+        ctx.enrollments[(tenant, voice_id)] = job
         try:
-            fit_future = cloner.fit(ref, run=ctx.run_fit)
+            await run_in_threadpool(cloner.store.status_put, tenant, voice_id, job.status_record(), PENDING_TTL_S)
+            fit_future = await run_in_threadpool(cloner.fit, ref, ctx.run_fit)
         except BaseException:
-            ctx.enrollments.pop(voice_id, None)
-            ctx.voices.set_pending(voice_id, False)
+            ctx.enrollments.pop((tenant, voice_id), None)
             raise
-        fit_future.add_done_callback(lambda f: _finalize(ctx, job, ref, f))
+        fit_future.add_done_callback(lambda f: _finalize(ctx, tenant, job, ref, f))
     try:
         await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.done)), ctx.config.enroll_wait_s)
     except asyncio.TimeoutError:
         return JSONResponse(job.to_json(), status_code=202, headers={"Location": f"/v1/voices/{voice_id}"})
     if job.status == "failed":
-        ctx.enrollments.pop(voice_id, None)
+        ctx.enrollments.pop((tenant, voice_id), None)
         raise _error_from(job.error)
-    enrolled = cloner.registry.get(voice_id)
+    enrolled, voice = cloner.catalog.get(tenant, voice_id)
     ctx.metrics.enroll_seconds.observe(time.perf_counter() - t0)
-    return JSONResponse(voice_json(ctx.voices.get(voice_id), enrolled), status_code=201,
+    return JSONResponse(voice_json(voice, enrolled), status_code=201,
                         headers={"Location": f"/v1/voices/{voice_id}"})
 
 
 def _error_from(error: dict[str, str]) -> EmotivoiceError:
     from .. import errors
 
+    if error["code"] == StoreUnavailable.code:
+        return StoreUnavailable(error["message"])
     for cls in (errors.InvalidAudio, errors.Overloaded, errors.DeadlineExceeded):
         if error["code"] == cls.code or (cls is errors.InvalidAudio and error["code"].startswith("audio_")):
             return cls(error["message"], code=error["code"])
@@ -203,45 +232,60 @@ def _error_from(error: dict[str, str]) -> EmotivoiceError:
 
 async def list_voices(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
+    principal = principal_of(request)
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(ctx.config.voice_aliases.items()):
         aliases.setdefault(target, []).append(alias)
-    registry = ctx.cloner.registry if ctx.cloner else None
-    data = [{**voice_json(v, registry.get(v.id) if registry else None), "aliases": aliases.get(v.id, [])}
-            for v in ctx.voices]
-    data += [job.to_json() for job in sorted(ctx.enrollments.values(), key=lambda j: j.id)]
+    data = [{**voice_json(v), "aliases": aliases.get(v.id, [])} for v in ctx.voices]
+    if ctx.cloner is not None:
+        for tenant, enrolled, voice in ctx.cloner.catalog.items(None if principal.admin else principal.tenant):
+            entry = {**voice_json(voice, enrolled), "aliases": []}
+            if tenant != principal.tenant:
+                entry.update(id=public_id(principal, tenant, enrolled.id), owner=tenant)
+            data.append(entry)
+    data += [job.to_json() for (tenant, _), job in sorted(ctx.enrollments.items(), key=lambda kv: kv[0])
+             if tenant == principal.tenant]
     return JSONResponse({"object": "list", "data": data})
 
 
 async def get_voice(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
-    voice_id = request.path_params["voice_id"]
-    job = ctx.enrollments.get(voice_id)
+    requested = request.path_params["voice_id"]
+    tenant, voice_id = address(principal_of(request), requested)
+    job = ctx.enrollments.get((tenant, voice_id))
     if job is not None:
-        return JSONResponse(job.to_json())
-    if voice_id not in ctx.voices:
-        raise NotFound(f"no voice {voice_id!r}; available: {', '.join(ctx.voices.ids())}",
-                       code="unknown_voice")
-    registry = ctx.cloner.registry if ctx.cloner else None
-    return JSONResponse(voice_json(ctx.voices.get(voice_id), registry.get(voice_id) if registry else None))
+        return JSONResponse({**job.to_json(), "id": requested})
+    if requested in ctx.voices:
+        return JSONResponse(voice_json(ctx.voices.get(requested)))
+    entry = ctx.cloner.catalog.get(tenant, voice_id) if ctx.cloner is not None else None
+    if entry is not None:
+        return JSONResponse({**voice_json(entry[1], entry[0]), "id": requested})
+    elsewhere = await remote_pending(ctx, tenant, voice_id)
+    if elsewhere is not None:
+        return JSONResponse({**Enrollment.from_status(voice_id, elsewhere).to_json(), "id": requested})
+    raise NotFound(f"no voice {requested!r}; available: {', '.join(ctx.voices.ids())} and your enrolled voices "
+                   "(GET /v1/voices)", code="unknown_voice")
 
 
 async def delete_voice(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
-    voice_id = request.path_params["voice_id"]
-    job = ctx.enrollments.get(voice_id)
+    requested = request.path_params["voice_id"]
+    tenant, voice_id = address(principal_of(request), requested)
+    job = ctx.enrollments.get((tenant, voice_id))
     if job is not None and job.status == "pending":
-        raise VoiceConflict(f"voice {voice_id!r} is still being enrolled; delete it when it is ready",
+        raise VoiceConflict(f"voice {requested!r} is still being enrolled; delete it when it is ready",
                             code="voice_pending")
     if job is not None:  # a failed enrollment: forget it
-        ctx.enrollments.pop(voice_id, None)
+        ctx.enrollments.pop((tenant, voice_id), None)
         return Response(status_code=204)
-    if ctx.cloner is not None and voice_id in ctx.cloner.registry:
-        ctx.cloner.delete(voice_id)
+    if requested in ctx.voices:
+        raise VoiceConflict(f"{requested!r} is a built-in voice and cannot be deleted", code="voice_builtin")
+    if ctx.cloner is not None and await run_in_threadpool(ctx.cloner.delete, voice_id, tenant):
         return Response(status_code=204)
-    if voice_id in ctx.voices:
-        raise VoiceConflict(f"{voice_id!r} is a built-in voice and cannot be deleted", code="voice_builtin")
-    raise NotFound(f"no voice {voice_id!r}", code="unknown_voice")
+    if await remote_pending(ctx, tenant, voice_id):
+        raise VoiceConflict(f"voice {requested!r} is still being enrolled; delete it when it is ready",
+                            code="voice_pending")
+    raise NotFound(f"no voice {requested!r}", code="unknown_voice")
 
 
 def fit_runner(ctx: ServerContext):
