@@ -5,6 +5,7 @@
 set -euo pipefail
 NEEDED=(
   chromium:chromium  # the studio's browser tests drive Debian's Chromium (Playwright cannot download its own here)
+  redis-server:redis-server  # the voice store's tests start a real Redis (tests/helpers/redis_server.py)
 )
 missing=()
 for entry in "${NEEDED[@]}"; do
