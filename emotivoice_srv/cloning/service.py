@@ -217,29 +217,25 @@ class VoiceCloner:
             shared.set_exception(exc)
 
     def _start(self, ref: ReferenceAudio, key: CacheKey, token: str, run: Runner, shared: Future) -> None:
+        keeper = threading.Event()
+        threading.Thread(target=self._keep_lock, args=(key, token, keeper), daemon=True, name="fit-lock").start()
         try:
-            work = run(self._holding_lock(self.steps(ref), key, token))
+            work = run(self.steps(ref))
         except BaseException:
+            keeper.set()
             self._unlock_quietly(key, token)
             raise
-        work.add_done_callback(lambda f: self._finish(key, token, f, shared))
+        work.add_done_callback(lambda f: self._finish(key, token, f, shared, keeper))
 
-    def _holding_lock(self, steps: Generator[float, None, FitResult], key: CacheKey,
-                      token: str) -> Generator[float, None, FitResult]:
-        """The fit's steps, refreshing its store lock at a third of the lock's lifetime."""
-        refreshed = time.monotonic()
-        while True:
+    def _keep_lock(self, key: CacheKey, token: str, done: threading.Event) -> None:
+        """Refresh the store's fit lock at a third of its lifetime while this process fits (a first fit
+        can spend many seconds in one step, importing the audio front-end); a process that dies stops
+        refreshing, and the lock expires."""
+        while not done.wait(self.fit_lock_ttl_s / 3):
             try:
-                step = next(steps)
-            except StopIteration as stop:
-                return stop.value
-            if time.monotonic() - refreshed > self.fit_lock_ttl_s / 3:
-                try:
-                    self.store.refresh_fit_lock(key, token)
-                except StoreUnavailable:
-                    pass  # the fit goes on; at worst another replica fits the same audio too
-                refreshed = time.monotonic()
-            yield step
+                self.store.refresh_fit_lock(key, token)
+            except StoreUnavailable:
+                pass  # the fit goes on; at worst another replica fits the same audio too
 
     def _wait_for_other(self, ref: ReferenceAudio, key: CacheKey, run: Runner, shared: Future) -> None:
         """Another process fits this audio: take its result from the cache, or the lock once it is
@@ -275,7 +271,8 @@ class VoiceCloner:
         except StoreUnavailable:
             pass  # it expires on its own
 
-    def _finish(self, key: CacheKey, token: str, work: Future, shared: Future) -> None:
+    def _finish(self, key: CacheKey, token: str, work: Future, shared: Future, keeper: threading.Event) -> None:
+        keeper.set()
         try:
             result: FitResult = work.result()
         except BaseException as exc:
