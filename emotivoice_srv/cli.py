@@ -148,6 +148,14 @@ def open_voice_store(args: argparse.Namespace):
         raise InvalidInput(str(exc)) from None
 
 
+def _tenant(args: argparse.Namespace) -> str:
+    from .cloning.store import TENANT_PATTERN
+
+    if not TENANT_PATTERN.match(args.tenant):
+        raise InvalidInput(f"--tenant / EMOTIVOICE_TENANT={args.tenant!r}: lower-case letters, digits, '_' or '-'")
+    return args.tenant
+
+
 def load_cloner(args: argparse.Namespace, engine, *, publish: bool = True, store=None):
     """(VoiceCloner, "") over the voice store, or (None, why cloning is off). ``publish``: the default
     tenant's voices are added to ``engine`` (CLI); the server resolves them per tenant instead."""
@@ -221,11 +229,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
+    tenant = _tenant(args)
     engine = load_engine(args)
     cloner, _ = load_cloner(args, engine, publish=False)
     voices = [v for v in engine.voices]
     if cloner is not None:
-        voices += [v for _, _, v in cloner.catalog.items(args.tenant)]
+        voices += [v for _, _, v in cloner.catalog.items(tenant)]
     for v in voices:
         print(f"{v.id}\t{v.gender}\t{v.language}\t{v.kind}\t{v.description}")
     return 0
@@ -241,18 +250,19 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InvalidInput(f"cannot read {args.reference}: {exc.strerror}") from None
     voice_id = voice_id_for(args.name)
+    tenant = _tenant(args)
     engine = load_engine(args)
     cloner, why = load_cloner(args, engine)
     if cloner is None:
         print(f"error: {why}", file=sys.stderr)
         return 3
-    existing = cloner.store.get(args.tenant, voice_id)
+    existing = cloner.store.get(tenant, voice_id)
     if (voice_id in engine.voices or existing) and not (existing and args.replace):
         raise VoiceConflict(f"voice {voice_id!r} already exists; pass --replace or choose another name")
     ref = cloner.prepare(data)
     t0 = time.perf_counter()
     fit = cloner.fit(ref).result()
-    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit), args.tenant)
+    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit), tenant)
     print(json.dumps({"id": enrolled.id, "name": args.name, "gender": enrolled.gender,
                       "speech_s": ref.speech_s, "similarity": round(fit.similarity, 4),
                       "fit_evaluations": fit.evaluations, "seconds": round(time.perf_counter() - t0, 2),
