@@ -40,19 +40,39 @@ VALUE_SETS: dict[str, dict] = {
         "volume": {"persistentVolumeClaim": {"claimName": "models", "readOnly": True}}}}},
     "fixed-replicas-no-persistence": {"autoscaling": {"enabled": False}, "replicaCount": 3,
                                       "persistence": {"enabled": False}, "podDisruptionBudget": {"enabled": False}},
-    "existing-claim-and-secret": {"persistence": {"existingClaim": "voices"},
+    "external-redis": {"redis": {"enabled": False},
+                       "voiceStore": {"url": "rediss://voices.example.com:6380/2", "existingSecret": "voice-store",
+                                      "existingSecretKey": "redis-password"},
+                       "service": {"trafficDistribution": ""}},
+    "local-store-one-replica": {"redis": {"enabled": False}, "autoscaling": {"enabled": False}, "replicaCount": 1},
+    "existing-claim-and-secret": {"redis": {"enabled": False}, "autoscaling": {"enabled": False},
+                                  "replicaCount": 1, "persistence": {"existingClaim": "voices"},
                                   "apiKeys": {"existingSecret": "tts-keys", "existingSecretKey": "keys"},
                                   "server": {"extraArgs": ["--concurrent-threads", "auto"], "queueSize": 0,
                                              "corsOrigins": ["https://app.example.com"]}},
 }
 
 
+VOICE_STORE = "voice-store"
+"""The component label of the chart's own Redis (redis.enabled): apart from the server's objects."""
+
+
+def component(obj: dict) -> str | None:
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+
 class Rendered(list):
     """The objects a chart render produced, with the lookups the tests need."""
 
     def only(self, kind: str) -> dict:
-        found = [o for o in self if o["kind"] == kind]
+        """The server's one object of this kind (the chart's Redis objects: ``voice_store``)."""
+        found = [o for o in self if o["kind"] == kind and component(o) != VOICE_STORE]
         assert len(found) == 1, f"expected one {kind}, got {len(found)}"
+        return found[0]
+
+    def voice_store(self, kind: str) -> dict:
+        found = [o for o in self if o["kind"] == kind and component(o) == VOICE_STORE]
+        assert len(found) == 1, f"expected one voice-store {kind}, got {len(found)}"
         return found[0]
 
     def kinds(self) -> set[str]:

@@ -16,7 +16,7 @@ from emotivoice_srv.server.tiers import TierState
 KUBE_STATE_METRICS = {"kube_pod_status_ready": {"namespace", "pod", "condition", "uid"}}
 TIER_ROLES = {"main", "fallback"}
 ALERTS = {"EmotivoiceLatencyP95High", "EmotivoiceTimeToFirstAudioP95High", "EmotivoiceServingFromFallback",
-          "EmotivoiceMainTierFailed", "EmotivoiceReadinessFlapping", "EmotivoiceOverloaded"}
+          "EmotivoiceMainTierFailed", "EmotivoiceReadinessFlapping", "EmotivoiceOverloaded", "EmotivoiceVoiceStoreErrors"}
 TARGET_LABELS = {"job", "namespace", "pod", "service", "instance", "endpoint", "container"}
 """Labels Prometheus adds to every series it scrapes through a ServiceMonitor."""
 

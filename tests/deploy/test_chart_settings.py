@@ -71,30 +71,51 @@ def test_the_image_tag_is_the_app_version_and_matches_the_package(repo, default_
     assert render({"image": {"digest": digest}}).server()["image"] == f"emotivoice-srv@{digest}"
 
 
-def test_the_cache_dir_is_a_persistent_claim_that_outlives_the_release(default_objects):
-    pod = default_objects.pod()
-    claim = default_objects.only("PersistentVolumeClaim")
+LOCAL_ONE_REPLICA = {"redis": {"enabled": False}, "autoscaling": {"enabled": False}, "replicaCount": 1}
+
+
+def test_with_the_local_store_the_cache_dir_is_a_claim_that_outlives_the_release(render):
+    objects = render(LOCAL_ONE_REPLICA)
+    pod = objects.pod()
+    claim = objects.only("PersistentVolumeClaim")
     (cache,) = [v for v in pod["volumes"] if v["name"] == "cache"]
     assert cache["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
     assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    mount = next(m for m in default_objects.server()["volumeMounts"] if m["name"] == "cache")
-    assert mount["mountPath"] == default_objects.env()["EMOTIVOICE_CACHE_DIR"]
-    assert default_objects.env()["NUMBA_CACHE_DIR"].startswith(mount["mountPath"] + "/")
-    # a rolling update's surge pod mounts the claim while the old pod still holds it, on any node
-    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    mount = next(m for m in objects.server()["volumeMounts"] if m["name"] == "cache")
+    assert mount["mountPath"] == objects.env()["EMOTIVOICE_CACHE_DIR"]
+    assert objects.env()["NUMBA_CACHE_DIR"].startswith(mount["mountPath"] + "/")
+    assert objects.env()["EMOTIVOICE_VOICE_STORE"] == "local"
+    # one replica: one node mounts the claim; no ReadWriteMany needed
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
 def test_an_existing_claim_is_used_as_is(render):
-    objects = render({"persistence": {"existingClaim": "voices"}})
+    objects = render({**LOCAL_ONE_REPLICA, "persistence": {"existingClaim": "voices"}})
     assert "PersistentVolumeClaim" not in objects.kinds()
     (cache,) = [v for v in objects.pod()["volumes"] if v["name"] == "cache"]
     assert cache["persistentVolumeClaim"]["claimName"] == "voices"
 
 
-def test_a_readwriteonce_claim_with_several_replicas_is_warned_about(notes):
-    text = notes({"persistence": {"accessModes": ["ReadWriteOnce"]}})
-    assert "WARNING" in text and "ReadWriteOnce" in text
-    assert "WARNING" not in notes()
+@pytest.mark.parametrize("values", [
+    {"redis": {"enabled": False}},
+    {"redis": {"enabled": False}, "autoscaling": {"enabled": False}, "replicaCount": 2},
+    {"redis": {"enabled": False}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3}},
+], ids=["autoscaling-2-10", "two-fixed-replicas", "autoscaling-up-to-3"])
+def test_the_local_store_with_more_than_one_replica_does_not_render(render, values):
+    """Refused, not warned about: a warning in NOTES.txt comes after the install, and the failure it
+    announces (half of the requests for a new voice answer 404) looks like a server bug."""
+    with pytest.raises(Exception) as info:
+        render(values)
+    message = str(info.value)
+    assert "local voice store" in message and "redis.enabled=true" in message and "voiceStore.url" in message
+
+
+def test_notes_say_where_the_voices_live(notes):
+    assert "Voice store: the chart's Redis" in notes()
+    assert "rediss://voices.example.com" in notes({"redis": {"enabled": False},
+                                                   "voiceStore": {"url": "rediss://voices.example.com:6380/0"}})
+    assert "local files" in notes(LOCAL_ONE_REPLICA)
+    assert "WARNING" not in notes() and "WARNING" in notes({**LOCAL_ONE_REPLICA, "persistence": {"enabled": False}})
 
 
 def test_the_root_filesystem_is_read_only_with_writable_cache_and_tmp(render, value_set):

@@ -95,6 +95,38 @@ drain grace) at most), then the margin for the process to exit. The kubelet's SI
 {{- add (int .Values.shutdown.preStopSleepSeconds) $drain (int .Values.shutdown.marginSeconds) -}}
 {{- end -}}
 
+{{/* The voice store's kind: redis (the chart's own or voiceStore.url) or local. */}}
+{{- define "emotivoice.voiceStore" -}}
+{{- if or .Values.redis.enabled .Values.voiceStore.url -}}redis{{- else -}}local{{- end -}}
+{{- end -}}
+
+{{- define "emotivoice.redisName" -}}
+{{- printf "%s-redis" (include "emotivoice.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The chart's Redis: its own selector and component, apart from the server's objects. */}}
+{{- define "emotivoice.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "emotivoice.name" . }}-redis
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "emotivoice.redisLabels" -}}
+{{ include "emotivoice.redisSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: voice-store
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{- define "emotivoice.redisSecretName" -}}
+{{- .Values.redis.auth.existingSecret | default (include "emotivoice.redisName" .) -}}
+{{- end -}}
+
+{{/* The most pods the Deployment can run (a rollout's surge pod aside). */}}
+{{- define "emotivoice.maxReplicas" -}}
+{{- ternary .Values.autoscaling.maxReplicas .Values.replicaCount .Values.autoscaling.enabled | int -}}
+{{- end -}}
+
 {{/* Checks that fail the render with a message instead of producing a chart that misbehaves. */}}
 {{- define "emotivoice.validate" -}}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.minReplicas) 1) -}}
@@ -114,6 +146,12 @@ drain grace) at most), then the margin for the process to exit. The kubelet's SI
 {{- end -}}
 {{- if eq (include "emotivoice.fallbackBundle" . | lower) "student" -}}
 {{- fail "server.fallback.bundle=student would make the server assemble the student's bundle in the cache volume at start (on each new volume; on every start without persistence): use the one baked into the image (/opt/emotivoice/bundles/kokoro-82m-student, the default), main, or none" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.voiceStore.url -}}
+{{- fail "redis.enabled deploys a Redis and voiceStore.url names another: set one of them" -}}
+{{- end -}}
+{{- if and (eq (include "emotivoice.voiceStore" .) "local") (gt (int (include "emotivoice.maxReplicas" .)) 1) -}}
+{{- fail (printf "the local voice store serves one process, but up to %s replicas may run: a voice enrolled on one pod would be a 404 on the others, and diskcache on a shared claim is not safe under concurrent writers. Set redis.enabled=true (the default), voiceStore.url=redis://..., or one replica (autoscaling.enabled=false, replicaCount=1)" (include "emotivoice.maxReplicas" .)) -}}
 {{- end -}}
 {{- if and .Values.server.protectMetrics .Values.metrics.serviceMonitor.enabled (not .Values.metrics.serviceMonitor.authorization) -}}
 {{- fail "server.protectMetrics needs metrics.serviceMonitor.authorization, or Prometheus gets 401" -}}
