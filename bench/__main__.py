@@ -1,5 +1,6 @@
 """Benchmarks. Serving: ``python -m bench coldstart|latency|throughput|all`` -> bench/results/<machine>-<date>.json
-and BENCHMARKS.md. Components: ``engine`` (export, sizes, RTF per precision) and ``clone`` (voice cloning)."""
+and BENCHMARKS.md. Components: ``engine`` (export, sizes, RTF per precision), ``clone`` (voice cloning) and ``voicestore``
+(voice lookup local vs Redis, propagation between replicas)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, distill_bench, engine_bench, studio_bench
+from . import clone_bench, distill_bench, engine_bench, studio_bench, voicestore
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -74,6 +75,11 @@ def main() -> None:
                                       "first audio through the page vs an HTTP client")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
+    p = sub.add_parser("voicestore", help="voice lookup on the synthesis path, local vs Redis; propagation of a "
+                                         "new/deleted voice between two server processes on one Redis")
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--per-round", type=int, default=2000)
+    p.add_argument("--propagation-rounds", type=int, default=20)
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -84,6 +90,8 @@ def main() -> None:
         results, module = studio_bench.run(args.rounds), studio_bench
     elif args.scenario == "distill":
         results, module = distill_bench.run(args.repeats), distill_bench
+    elif args.scenario == "voicestore":
+        results, module = voicestore.run(args.rounds, args.per_round, args.propagation_rounds), voicestore
     else:
         results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
         args.scenario = "clone-timing" if args.timing_only else "clone"

@@ -241,6 +241,8 @@ class RedisStore(VoiceStore):
                 self._closed.wait(wait)
                 wait = min(wait * 2, BACKOFF_S[1])
             except Exception:  # a bug in a callback must not end the subscription
+                if self._closed.is_set():
+                    return  # closing: the connection went away under the read
                 log.exception("voice store listener error")
                 self._closed.wait(wait)
             finally:
@@ -251,6 +253,8 @@ class RedisStore(VoiceStore):
 
     def close(self) -> None:
         self._closed.set()
+        if self._listener is not None:
+            self._listener.join(2.0)  # it wakes within a second (get_message's timeout)
         try:
             self.client.close()
         except Exception:
