@@ -90,3 +90,18 @@ def test_the_voice_store_alert_exists_and_reads_the_servers_counter(render):
     objects = render({"metrics": {"prometheusRule": {"enabled": True}}})
     rules = {r["alert"]: r for g in objects.only("PrometheusRule")["spec"]["groups"] for r in g["rules"]}
     assert "emotivoice_voice_store_errors_total" in rules["EmotivoiceVoiceStoreErrors"]["expr"]
+
+
+def test_tenant_keys_and_admin_keys_travel_in_the_api_key_secret(render):
+    import base64
+
+    objects = render({"apiKeys": {"keys": ["acme:k1", "bare"], "adminKeys": ["ops:k2"]}})
+    secret = objects.only("Secret")
+    assert base64.b64decode(secret["data"]["api-keys"]).decode() == "acme:k1,bare"
+    assert base64.b64decode(secret["data"]["admin-keys"]).decode() == "ops:k2"
+    env = env_of(objects.server())
+    assert env["EMOTIVOICE_ADMIN_KEYS"]["valueFrom"]["secretKeyRef"] == {"name": secret["metadata"]["name"],
+                                                                       "key": "admin-keys"}
+    assert "EMOTIVOICE_ADMIN_KEYS" not in env_of(render({"apiKeys": {"keys": ["k"]}}).server())
+    existing = env_of(render({"apiKeys": {"existingSecret": "s", "existingSecretAdminKey": "adm"}}).server())
+    assert existing["EMOTIVOICE_ADMIN_KEYS"]["valueFrom"]["secretKeyRef"] == {"name": "s", "key": "adm"}
