@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ def decode_entry(raw: object) -> dict[str, Any]:
     return value
 
 
+def read_entry(raw: object, key: CacheKey, drop: Callable[[], None]) -> dict[str, Any] | None:
+    """A stored blob's value; None for a miss, or for a damaged entry (logged, then ``drop``ped)."""
+    if raw is None:
+        return None
+    try:
+        return decode_entry(raw)
+    except ValueError as exc:
+        log.warning("fit cache entry corrupt; recomputing", extra={"key": str(key), "error": str(exc)})
+        drop()
+        return None
+
+
 class FitCache:
     """get/put of JSON-able dicts; ``get`` returns None on a miss or a corrupt entry (then removed)."""
 
@@ -68,14 +81,7 @@ class FitCache:
             log.warning("fit cache entry unreadable; recomputing", extra={"key": str(key), "error": repr(exc)})
             self._drop(key)
             return None
-        if raw is None:
-            return None
-        try:
-            return decode_entry(raw)
-        except ValueError as exc:
-            log.warning("fit cache entry corrupt; recomputing", extra={"key": str(key), "error": str(exc)})
-            self._drop(key)
-            return None
+        return read_entry(raw, key, lambda: self._drop(key))
 
     def contains(self, key: CacheKey) -> bool:
         """Whether an entry exists (not verified: ``get`` does that)."""

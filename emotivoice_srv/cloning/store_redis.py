@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .cache import CacheKey, decode_entry, encode_entry
+from .cache import CacheKey, encode_entry, read_entry
 from .registry import EnrolledVoice
 from .store import SETTING, Changed, StoreConfig, StoreUnavailable, VoiceStore, redact
 
@@ -117,15 +117,11 @@ class RedisStore(VoiceStore):
     def fit_get(self, key: CacheKey) -> dict[str, Any] | None:
         name = PREFIX + str(key)
         raw = self._call("fit_get", lambda: self.client.getex(name, ex=int(self.config.fit_ttl_s)))
-        if raw is None:
-            return None
-        try:
-            return decode_entry(raw)
-        except ValueError as exc:
-            log.warning("fit cache entry corrupt; recomputing", extra={"key": str(key), "error": str(exc)})
+
+        def drop() -> None:
             self.corrupt_entries += 1
             self._call("fit_drop", lambda: self.client.delete(name))
-            return None
+        return read_entry(raw, key, drop)
 
     def fit_contains(self, key: CacheKey) -> bool:
         return bool(self._call("fit_contains", lambda: self.client.exists(PREFIX + str(key))))

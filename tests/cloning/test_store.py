@@ -199,3 +199,12 @@ def test_a_wrong_password_or_an_unreachable_host_is_refused_at_start(tmp_path):
     with pytest.raises(ValueError) as info:
         open_store(StoreConfig(url=server.url_without_password, timeout_s=0.5), tmp_path)
     assert "cannot reach" in str(info.value) and "EMOTIVOICE_VOICE_STORE" in str(info.value)
+
+
+def test_a_damaged_fit_entry_in_redis_reads_as_a_miss_and_is_dropped(redis_server, redis_store):
+    import redis
+
+    raw = redis.Redis.from_url(redis_server.url)
+    raw.set(f"emotivoice:{KEY}", b"0" * 64 + b'{"recipe": 1}')  # checksum does not match
+    assert redis_store.fit_get(KEY) is None and redis_store.corrupt_entries == 1
+    assert not raw.exists(f"emotivoice:{KEY}")
