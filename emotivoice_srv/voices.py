@@ -19,7 +19,8 @@ class Voice:
     gender: str
     language: str
     description: str
-    table: np.ndarray
+    table: np.ndarray | None
+    """None only in a voice header (an enrolled voice as listings describe it, never rendered)."""
     speed: float = 1.0
     pitch: float = 0.0
     """Semitones added to every request's pitch (cloned voices match their speaker's register)."""

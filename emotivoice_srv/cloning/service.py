@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,8 @@ class VoiceCloner:
 
             store = LocalStore(Path(cache_dir), config.cache_bytes)
         self.store = store
-        self.catalog = VoiceCatalog(store, self.voice_for)
+        self.catalog = VoiceCatalog(store, self.voice_for, self.voice_header,
+                                    lambda enrolled: enrolled.recipe.packs() <= set(self.stock))
         self.registry = TenantView(self.catalog, DEFAULT_TENANT)
         """The default tenant's voices (the CLI's, and a server's without API keys)."""
         self._inflight: dict[str, Future] = {}
@@ -103,13 +104,13 @@ class VoiceCloner:
         self.catalog.load()
         store.watch(self.catalog.refresh, self.catalog.resync)
 
-    def _publish(self, tenant: str, voice_id: str, voice: Voice | None) -> None:
+    def _publish(self, tenant: str, voice_id: str, enrolled: EnrolledVoice | None) -> None:
         if tenant != DEFAULT_TENANT:
             return
-        if voice is None:
+        if enrolled is None:
             self.engine.voices.remove(voice_id)
         else:
-            self.engine.voices.add(voice)
+            self.engine.voices.add(self.voice_for(enrolled))
 
     @property
     def encoder(self):
@@ -296,11 +297,15 @@ class VoiceCloner:
         shared.set_result(result)
 
     # -- voices -------------------------------------------------------------------------------
-    def voice_for(self, enrolled: EnrolledVoice) -> Voice:
+    def voice_header(self, enrolled: EnrolledVoice) -> Voice:
+        """The voice without its style table (what listings show)."""
         recipe = enrolled.recipe
-        table = blend({k: v.table for k, v in self.stock.items()}, recipe)
         description = enrolled.description or f"cloned from {enrolled.speech_s:g} s of reference speech"
-        return Voice(enrolled.id, recipe.gender, "en", description, table, recipe.speed, recipe.pitch, "enrolled")
+        return Voice(enrolled.id, recipe.gender, "en", description, None, recipe.speed, recipe.pitch, "enrolled")
+
+    def voice_for(self, enrolled: EnrolledVoice) -> Voice:
+        table = blend({k: v.table for k, v in self.stock.items()}, enrolled.recipe)
+        return replace(self.voice_header(enrolled), table=table)
 
     def inline_voice(self, ref: ReferenceAudio, fit: FitResult) -> Voice:
         enrolled = self.record(f"ref_{ref.sha256[:12]}", "inline reference", "", ref, fit)
@@ -317,8 +322,8 @@ class VoiceCloner:
         """Persist and publish: after this the voice survives restarts and every path (and, with a
         shared store, every replica) can use it."""
         self.store.save(tenant, enrolled)
-        voice = self.catalog.put(tenant, enrolled)
-        return voice if voice is not None else self.voice_for(enrolled)
+        self.catalog.put(tenant, enrolled)
+        return self.catalog.voice(tenant, enrolled.id) or self.voice_for(enrolled)
 
     def delete(self, voice_id: str, tenant: str = DEFAULT_TENANT) -> bool:
         deleted = self.store.delete(tenant, voice_id)

@@ -56,6 +56,18 @@ async def remote_pending(ctx: ServerContext, tenant: str, voice_id: str) -> dict
     return status if status and status.get("status") == "pending" else None
 
 
+async def from_store(ctx: ServerContext, tenant: str, voice_id: str) -> bool:
+    """A catalog miss read once from a shared store (a voice saved elsewhere whose notice has not
+    arrived yet); True when it is in the catalog now. Only misses pay this round trip."""
+    if ctx.cloner is None or ctx.cloner.store.backend == "local":
+        return False
+    try:
+        enrolled = await run_in_threadpool(ctx.cloner.store.get, tenant, voice_id)
+    except StoreUnavailable:
+        return False
+    return enrolled is not None and ctx.cloner.catalog.put(tenant, enrolled)
+
+
 async def resolve(ctx: ServerContext, principal: Principal, voice: str | Voice) -> str | Voice:
     """The voice a synthesis request names: a built-in id as is, an enrolled one as its Voice (a dict
     read once cached); 409 while its enrollment is pending, 404 when this caller has no such voice."""
@@ -63,6 +75,8 @@ async def resolve(ctx: ServerContext, principal: Principal, voice: str | Voice) 
         return voice
     tenant, voice_id = address(principal, voice)
     found = ctx.cloner.catalog.voice(tenant, voice_id)
+    if found is None and await from_store(ctx, tenant, voice_id):
+        found = ctx.cloner.catalog.voice(tenant, voice_id)
     if found is not None:
         return found
     job = ctx.enrollments.get((tenant, voice_id))

@@ -33,7 +33,7 @@ from ..errors import (
     VoiceConflict,
 )
 from .pool import CancelToken
-from .tenant_voices import address, principal_of, public_id, remote_pending
+from .tenant_voices import address, from_store, principal_of, public_id, remote_pending
 
 if TYPE_CHECKING:
     from .app import ServerContext
@@ -185,7 +185,7 @@ async def create_voice(request: Request) -> Response:
     if existing is not None:
         if existing.audio_sha256 == ref.sha256:  # the same enrollment again: idempotent
             cloner.catalog.put(tenant, existing)
-            return JSONResponse(voice_json(cloner.catalog.voice(tenant, voice_id), existing), status_code=200)
+            return JSONResponse(voice_json(cloner.voice_header(existing), existing), status_code=200)
         raise VoiceConflict(f"a voice named {voice_id!r} already exists with other audio; choose another name "
                             "or DELETE it first", code="voice_exists")
     job = ctx.enrollments.get((tenant, voice_id))
@@ -258,6 +258,8 @@ async def get_voice(request: Request) -> Response:
     if requested in ctx.voices:
         return JSONResponse(voice_json(ctx.voices.get(requested)))
     entry = ctx.cloner.catalog.get(tenant, voice_id) if ctx.cloner is not None else None
+    if entry is None and await from_store(ctx, tenant, voice_id):
+        entry = ctx.cloner.catalog.get(tenant, voice_id)
     if entry is not None:
         return JSONResponse({**voice_json(entry[1], entry[0]), "id": requested})
     elsewhere = await remote_pending(ctx, tenant, voice_id)
