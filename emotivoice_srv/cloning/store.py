@@ -75,7 +75,7 @@ def check_url(url: str) -> None:
         raise ValueError(f"{SETTING}={url!r}: expected 'local' or redis://[user:pass@]host:port/db "
                          "(rediss:// for TLS)")
     try:
-        port = parts.port
+        parts.port  # noqa: B018 - urllib parses the port lazily: read it to validate it
     except ValueError as exc:
         raise ValueError(f"{SETTING}: bad port in {redact(url)!r}: {exc}") from None
     if not parts.hostname:
@@ -83,7 +83,6 @@ def check_url(url: str) -> None:
     path = parts.path.strip("/")
     if path and not path.isdigit():
         raise ValueError(f"{SETTING}: the database in {redact(url)!r} must be a number, got {path!r}")
-    del port
 
 
 def redact(url: str) -> str:
@@ -107,7 +106,12 @@ class VoiceStore(ABC):
     def __init__(self) -> None:
         self.error_observers: list[Callable[[str], None]] = []
         """Called with the operation's name whenever a store call fails (metrics)."""
-        self.corrupt_entries = 0
+        self._corrupt = 0
+
+    @property
+    def corrupt_entries(self) -> int:
+        """Damaged fit-cache entries found (and dropped) so far."""
+        return self._corrupt
 
     # -- the fit cache (shared by every tenant) ------------------------------------------------
     @abstractmethod

@@ -33,12 +33,8 @@ class LocalStore(VoiceStore):
         self._lock = threading.Lock()
 
     @property
-    def corrupt_entries(self) -> int:  # type: ignore[override]
+    def corrupt_entries(self) -> int:
         return self.fits.corrupt_entries
-
-    @corrupt_entries.setter
-    def corrupt_entries(self, value: int) -> None:
-        pass  # counted by the FitCache itself
 
     def registry(self, tenant: str) -> VoiceRegistry:
         with self._lock:

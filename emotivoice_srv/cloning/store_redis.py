@@ -119,7 +119,7 @@ class RedisStore(VoiceStore):
         raw = self._call("fit_get", lambda: self.client.getex(name, ex=int(self.config.fit_ttl_s)))
 
         def drop() -> None:
-            self.corrupt_entries += 1
+            self._corrupt += 1
             self._call("fit_drop", lambda: self.client.delete(name))
         return read_entry(raw, key, drop)
 
