@@ -204,6 +204,10 @@ async def create_voice(request: Request) -> Response:
             fit_future = await run_in_threadpool(cloner.fit, ref, ctx.run_fit)
         except BaseException:
             ctx.enrollments.pop((tenant, voice_id), None)
+            try:  # no pending status left behind for the other replicas
+                await run_in_threadpool(cloner.store.status_clear, tenant, voice_id)
+            except StoreUnavailable:
+                pass  # it expires (PENDING_TTL_S)
             raise
         fit_future.add_done_callback(lambda f: _finalize(ctx, tenant, job, ref, f))
     try:
