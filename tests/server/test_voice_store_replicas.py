@@ -16,6 +16,8 @@ from prometheus_samples import scrape, value
 from redis_server import RedisServer
 from tests.server.test_voices_api import FAST_FIT, TEXT, assert_error, assert_speech, enroll, tts, with_gain
 
+pytestmark = pytest.mark.slow  # three real processes and several fits: ~2 min on 2 cores (runs in CI)
+
 LOCK_TTL_S = 3.0
 REPLICA_ARGS = ("--workers", "2", "--no-warmup", *FAST_FIT, "--fit-lock-ttl", str(LOCK_TTL_S),
                 "--voice-store-timeout", "0.5")
