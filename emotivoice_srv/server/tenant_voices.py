@@ -45,26 +45,27 @@ def available(ctx: ServerContext, principal: Principal) -> str:
     return ", ".join([*ctx.voices.ids(), *own])
 
 
-async def remote_pending(ctx: ServerContext, tenant: str, voice_id: str) -> dict | None:
-    """An enrollment of (tenant, id) pending on another replica (shared store), or None."""
+async def _shared_read(ctx: ServerContext, read, tenant: str, voice_id: str):
+    """``read(tenant, id)`` on a shared store, off the event loop; None for the local store (nothing
+    else writes it) or while the store is unreachable (a miss is then answered from memory)."""
     if ctx.cloner is None or ctx.cloner.store.backend == "local":
         return None
     try:
-        status = await run_in_threadpool(ctx.cloner.store.status_get, tenant, voice_id)
+        return await run_in_threadpool(read, tenant, voice_id)
     except StoreUnavailable:
         return None
+
+
+async def remote_pending(ctx: ServerContext, tenant: str, voice_id: str) -> dict | None:
+    """An enrollment of (tenant, id) pending on another replica (shared store), or None."""
+    status = await _shared_read(ctx, ctx.cloner.store.status_get if ctx.cloner else None, tenant, voice_id)
     return status if status and status.get("status") == "pending" else None
 
 
 async def from_store(ctx: ServerContext, tenant: str, voice_id: str) -> bool:
     """A catalog miss read once from a shared store (a voice saved elsewhere whose notice has not
     arrived yet); True when it is in the catalog now. Only misses pay this round trip."""
-    if ctx.cloner is None or ctx.cloner.store.backend == "local":
-        return False
-    try:
-        enrolled = await run_in_threadpool(ctx.cloner.store.get, tenant, voice_id)
-    except StoreUnavailable:
-        return False
+    enrolled = await _shared_read(ctx, ctx.cloner.store.get if ctx.cloner else None, tenant, voice_id)
     return enrolled is not None and ctx.cloner.catalog.put(tenant, enrolled)
 
 
