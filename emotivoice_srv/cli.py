@@ -16,7 +16,7 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import CLONING, COMMON, ENGINE, FALLBACK, SERVER, STORE, Option, add_options
+from .settings import CLONING, COMMON, ENGINE, FALLBACK, PROVENANCE, SERVER, STORE, Option, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
@@ -174,6 +174,21 @@ def load_cloner(args: argparse.Namespace, engine, *, publish: bool = True, store
         return None, exc.message
 
 
+def start_provenance(args: argparse.Namespace):
+    """The Provenance service (identity loaded, checked and probed), or None with ``--provenance off``.
+    A bad certificate or key raises ProvenanceConfigError naming the setting (exit 2)."""
+    from .settings import provenance_config
+
+    config = provenance_config(args)
+    if not config.enabled:
+        log.warning("provenance marking is off (--provenance off): audio responses carry no Content Credentials")
+        return None
+    from . import __version__
+    from .provenance import Provenance
+
+    return Provenance.start(config, _cache_dir(args), __version__)
+
+
 def _parse_emotion_arg(raw: str | None):
     """`happy`, `happy:0.8`, or a JSON mix `{"happy": 0.7, "surprised": 0.3}`."""
     if raw is None or not raw.strip().startswith("{"):
@@ -259,15 +274,30 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     existing = cloner.store.get(tenant, voice_id)
     if (voice_id in engine.voices or existing) and not (existing and args.replace):
         raise VoiceConflict(f"voice {voice_id!r} already exists; pass --replace or choose another name")
+    consent = cloner.consent(args.consent, args.subject, enrolled_by=args.enrolled_by)
     ref = cloner.prepare(data)
     t0 = time.perf_counter()
     fit = cloner.fit(ref).result()
-    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit), tenant)
+    enrolled = cloner.save(cloner.record(voice_id, args.name, args.description, ref, fit, consent=consent), tenant)
     print(json.dumps({"id": enrolled.id, "name": args.name, "gender": enrolled.gender,
                       "speech_s": ref.speech_s, "similarity": round(fit.similarity, 4),
                       "fit_evaluations": fit.evaluations, "seconds": round(time.perf_counter() - t0, 2),
                       "cached": cloner.fits_computed == 0}))
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Who made a file, when, with which model and voice kind, and whether its signature holds.
+    Exit 0: trusted or untrusted (valid, unaltered); 1: tampered or no Content Credentials."""
+    from .provenance import summary, verify_file
+
+    for path, what in ((args.file, "FILE"), (args.manifest, "--manifest"), (args.trust_anchors, "--trust-anchors")):
+        if path is not None and not Path(path).is_file():
+            raise InvalidInput(f"{what}: no such file {path}")
+    verdict = verify_file(Path(args.file), manifest=Path(args.manifest) if args.manifest else None,
+                          trust_anchors=Path(args.trust_anchors) if args.trust_anchors else None)
+    print(json.dumps(verdict.to_dict(), indent=2) if args.json else summary(verdict))
+    return 0 if verdict.valid else 1
 
 
 def cmd_emotions(args: argparse.Namespace) -> int:
@@ -288,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP server (model loaded before the port opens)",
                        description="Load the bundle, open the port, warm up, then report ready. "
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
-    add_options(p, COMMON + ENGINE + SERVER + FALLBACK + CLONING)
+    add_options(p, COMMON + ENGINE + SERVER + FALLBACK + CLONING + PROVENANCE)
     add_options(p, STORE)
     p.set_defaults(func=cmd_serve)
 
@@ -330,7 +360,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="voice name; its id is the name in lower case, e.g. alice")
     p.add_argument("--description", help="free-text description shown in voice lists")
     p.add_argument("--replace", action="store_true", help="overwrite an enrolled voice of the same name")
+    p.add_argument("--consent", help="consent statement of the person whose voice this is (kept in the voice record; "
+                                     "required with --require-consent)")
+    p.add_argument("--subject", help="who the voice belongs to (free text label kept in the voice record)")
+    p.add_argument("--enrolled-by", default="cli", help="who enrolled it (kept in the voice record; default 'cli')")
     p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("verify", help="check a file's Content Credentials (C2PA): who made it, when, with what",
+                       description="Validate the C2PA manifest of a file the server made (embedded in wav/flac/mp3, "
+                                   "or a detached manifest fetched from its Link URL for pcm/ogg/opus/streams). "
+                                   "Prints trusted / untrusted / tampered / unsigned; exit 1 unless valid.")
+    add_options(p, COMMON)
+    p.add_argument("file", help="the audio file")
+    p.add_argument("--manifest", help="detached manifest (.c2pa) for a file without an embedded one")
+    p.add_argument("--trust-anchors", help="PEM file of CA certificates to trust (without it, every signer is "
+                                           "reported untrusted)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("emotions", help="list emotions and their prosody presets")
     add_options(p, COMMON)

@@ -163,6 +163,8 @@ CLONING = [
            "most refinement candidates the voice fit renders"),
     Option("--voice-cache-bytes", "EMOTIVOICE_VOICE_CACHE_BYTES", _positive_int, 256 * 1024 * 1024,
            "size bound of the on-disk fit cache (least recently used entries are evicted)"),
+    Option("--require-consent", "EMOTIVOICE_REQUIRE_CONSENT", parse_bool, False,
+           "enrolling a voice requires a consent statement (422 consent_required without one)"),
 ]
 
 
@@ -203,7 +205,7 @@ def cloning_config(args: argparse.Namespace):
         limits=IntakeLimits(min_speech_s=args.min_reference_s, max_speech_s=args.max_reference_s,
                             max_bytes=args.max_upload_bytes),
         fit=FitConfig(evaluations=args.fit_evaluations, time_budget_s=args.fit_budget),
-        cache_bytes=args.voice_cache_bytes,
+        cache_bytes=args.voice_cache_bytes, require_consent=args.require_consent,
     )
 
 
@@ -282,3 +284,36 @@ SERVER = [
            "the web studio at / (a static page from the package: speak, stream, clone); 'off' for API-only "
            "deployments (then / is 404)", ("on", "off")),
 ]
+
+
+def _on_off(raw: str) -> bool:
+    return parse_bool(raw)
+
+
+PROVENANCE = [
+    Option("--provenance", "EMOTIVOICE_PROVENANCE", _on_off, True,
+           "sign every audio response with C2PA Content Credentials (on|off; off: mark the audio elsewhere)"),
+    Option("--provenance-cert", "EMOTIVOICE_PROVENANCE_CERT", str, None,
+           "PEM certificate chain that signs manifests, signing certificate first (default: a development "
+           "certificate generated once into <cache-dir>/provenance, which validates as untrusted)"),
+    Option("--provenance-key", "EMOTIVOICE_PROVENANCE_KEY", str, None,
+           "PEM private key of --provenance-cert (unencrypted; mount it from a Secret)"),
+    Option("--provenance-manifest-ttl", "EMOTIVOICE_PROVENANCE_MANIFEST_TTL", _positive_float, 600.0,
+           "seconds a detached manifest (pcm, ogg/opus, streams) stays fetchable at its Link URL"),
+    Option("--provenance-manifest-entries", "EMOTIVOICE_PROVENANCE_MANIFEST_ENTRIES", _positive_int, 1024,
+           "most detached manifests kept at once (the oldest are dropped first)"),
+]
+"""Content Credentials on synthesized audio (emotivoice_srv/provenance, docs/provenance.md)."""
+
+
+def provenance_config(args: argparse.Namespace):
+    """The ProvenanceConfig described by parsed PROVENANCE options."""
+    from pathlib import Path
+
+    from .provenance import ProvenanceConfig
+
+    return ProvenanceConfig(
+        enabled=args.provenance, cert=Path(args.provenance_cert) if args.provenance_cert else None,
+        key=Path(args.provenance_key) if args.provenance_key else None,
+        manifest_ttl_s=args.provenance_manifest_ttl, manifest_entries=args.provenance_manifest_entries,
+    )

@@ -25,6 +25,8 @@ log = logging.getLogger("emotivoice_srv.cloning")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_NAME_CHARS = 64
 MAX_DESCRIPTION_CHARS = 500
+MAX_CONSENT_CHARS = 2000
+MAX_SUBJECT_CHARS = 200
 
 
 def voice_id_for(name: str) -> str:
@@ -51,6 +53,39 @@ def check_description(description: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """What the enroller stated about the person whose voice this is, and who/when."""
+
+    statement: str
+    subject: str
+    enrolled_by: str
+    recorded: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"statement": self.statement, "subject": self.subject, "enrolled_by": self.enrolled_by,
+                "recorded": self.recorded}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Consent:
+        return cls(str(raw.get("statement", "")), str(raw.get("subject", "")), str(raw.get("enrolled_by", "")),
+                   str(raw.get("recorded", "")))
+
+
+def check_consent(statement: str | None, subject: str | None, *, enrolled_by: str, required: bool) -> Consent:
+    """The consent part of an enrollment; 422 ``consent_required`` when required and missing."""
+    statement = (statement or "").strip()
+    subject = (subject or "").strip()
+    if required and not statement:
+        raise InvalidInput("this server requires a consent statement to enroll a voice: send 'consent' (what the "
+                           "person whose voice this is agreed to) and, optionally, 'subject'", code="consent_required")
+    if len(statement) > MAX_CONSENT_CHARS:
+        raise InvalidInput(f"consent must be at most {MAX_CONSENT_CHARS} characters", code="invalid_consent")
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise InvalidInput(f"subject must be at most {MAX_SUBJECT_CHARS} characters", code="invalid_consent")
+    return Consent(statement, subject, enrolled_by, now_iso())
+
+
+@dataclass(frozen=True)
 class EnrolledVoice:
     id: str
     name: str
@@ -61,6 +96,12 @@ class EnrolledVoice:
     speech_s: float
     similarity: float
     fit_version: str
+    consent: Consent | None = None
+    """Consent statement, subject, who enrolled the voice and when (None: enrolled before consent existed)."""
+
+    @property
+    def consent_statement(self) -> str:
+        return self.consent.statement if self.consent is not None else ""
 
     @property
     def gender(self) -> str:
@@ -69,7 +110,8 @@ class EnrolledVoice:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "description": self.description, "created": self.created,
                 "gender": self.gender, "recipe": self.recipe.to_dict(), "audio_sha256": self.audio_sha256,
-                "speech_s": self.speech_s, "similarity": self.similarity, "fit_version": self.fit_version}
+                "speech_s": self.speech_s, "similarity": self.similarity, "fit_version": self.fit_version,
+                **({"consent": self.consent.to_dict()} if self.consent is not None else {})}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> EnrolledVoice:
@@ -78,7 +120,8 @@ class EnrolledVoice:
             raise ValueError(f"bad voice id {voice_id!r}")
         return cls(voice_id, str(raw["name"]), str(raw.get("description", "")), str(raw["created"]),
                    VoiceRecipe.from_dict(voice_id, str(raw["gender"]), raw["recipe"]), str(raw["audio_sha256"]),
-                   float(raw["speech_s"]), float(raw["similarity"]), str(raw["fit_version"]))
+                   float(raw["speech_s"]), float(raw["similarity"]), str(raw["fit_version"]),
+                   Consent.from_dict(raw["consent"]) if isinstance(raw.get("consent"), dict) else None)
 
 
 def now_iso() -> str:
@@ -128,6 +171,8 @@ class VoiceRegistry:
         self._voices[voice.id] = voice
 
     def delete(self, voice_id: str) -> bool:
+        """Forget the voice: its record (recipe, consent, who enrolled it) is removed from disk. This is how a
+        removal request is honoured (the fit cache keeps only numbers keyed by an audio hash, no name)."""
         voice = self._voices.pop(voice_id, None)
         (self.directory / f"{voice_id}.json").unlink(missing_ok=True)
         return voice is not None

@@ -26,7 +26,7 @@ from .cache import CacheKey
 from .catalog import TenantView, VoiceCatalog
 from .fit import FIT_VERSION, FitConfig, FitResult, fit_steps
 from .intake import IntakeLimits, ReferenceAudio, check_speech, prepare
-from .registry import EnrolledVoice, check_description, now_iso
+from .registry import Consent, EnrolledVoice, check_consent, check_description, now_iso
 from .store import DEFAULT_TENANT, StoreUnavailable, VoiceStore
 
 log = logging.getLogger("emotivoice_srv.cloning")
@@ -59,6 +59,8 @@ class CloningConfig:
     limits: IntakeLimits = field(default_factory=IntakeLimits)
     fit: FitConfig = field(default_factory=FitConfig)
     cache_bytes: int = 256 * 1024 * 1024
+    require_consent: bool = False
+    """Enrollment needs a consent statement (422 ``consent_required`` otherwise)."""
 
 
 class VoiceCloner:
@@ -311,12 +313,16 @@ class VoiceCloner:
         enrolled = self.record(f"ref_{ref.sha256[:12]}", "inline reference", "", ref, fit)
         return self.voice_for(enrolled)
 
+    def consent(self, statement: str | None, subject: str | None, *, enrolled_by: str) -> Consent:
+        """Checked before any audio work: 422 ``consent_required`` under ``require_consent``."""
+        return check_consent(statement, subject, enrolled_by=enrolled_by, required=self.config.require_consent)
+
     def record(self, voice_id: str, name: str, description: str | None, ref: ReferenceAudio,
-               fit: FitResult) -> EnrolledVoice:
+               fit: FitResult, consent: Consent | None = None) -> EnrolledVoice:
         recipe = type(fit.recipe)(voice_id, fit.recipe.gender, fit.recipe.timbre, fit.recipe.prosody,
                                   fit.recipe.speed, fit.recipe.pitch, fit.recipe.timbre_offset)
         return EnrolledVoice(voice_id, name, check_description(description), now_iso(), recipe, ref.sha256,
-                             ref.speech_s, round(fit.similarity, 4), FIT_VERSION)
+                             ref.speech_s, round(fit.similarity, 4), FIT_VERSION, consent)
 
     def save(self, enrolled: EnrolledVoice, tenant: str = DEFAULT_TENANT) -> Voice:
         """Persist and publish: after this the voice survives restarts and every path (and, with a

@@ -26,7 +26,7 @@ from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
 from ..voices import VoiceLibrary
-from . import routes, studio, voices_api
+from . import provenance_api, routes, studio, voices_api
 from .config import ServerConfig, narrow_threads
 from .lifecycle import Lifecycle
 from .metrics import Metrics
@@ -86,6 +86,8 @@ class ServerContext:
     main_name: str | None = None
     """The main bundle's name: the model id clients use, whichever tier answers (default: the name of
     main's manifest when main opened the port)."""
+    provenance: Any = None
+    """The Provenance service that signs every audio response (None: ``--provenance off``)."""
 
     def __post_init__(self) -> None:
         first = self.first_engine
@@ -316,13 +318,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
                cloning_config: CloningConfig | None = None, cloning_error: str = "not configured",
-               load_main: Callable[[], Engine] | None = None, main_name: str | None = None) -> Starlette:
+               load_main: Callable[[], Engine] | None = None, main_name: str | None = None,
+               provenance=None) -> Starlette:
     """The app over loaded tiers (an Engine alone is a main tier that is loaded and warming)."""
     if isinstance(tiers, Engine):
         tiers = Tiers(TierSlot("main", TierState.WARMING, engine=tiers))
     lifecycle = lifecycle or Lifecycle()
     ctx = ServerContext(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
-                        cloning_error=cloning_error, load_main=load_main, main_name=main_name)
+                        cloning_error=cloning_error, load_main=load_main, main_name=main_name,
+                        provenance=provenance)
     if lifecycle.load_seconds is None:
         lifecycle.loaded(ctx.first_engine.load_seconds.get("total", 0.0))
     if config.default_voice not in ctx.voices.ids():
@@ -335,6 +339,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/v1/voices", voices_api.create_voice, methods=["POST"]),
         Route("/v1/voices/{voice_id}", voices_api.get_voice, methods=["GET"]),
         Route("/v1/voices/{voice_id}", voices_api.delete_voice, methods=["DELETE"]),
+        Route("/v1/manifests/{manifest_id}", provenance_api.get_manifest, methods=["GET"], name="manifest"),
         Route("/v1/emotions", routes.list_emotions, methods=["GET"]),
         Route("/v1/models", routes.list_models, methods=["GET"]),
         Route("/livez", routes.livez, methods=["GET"]),
@@ -367,7 +372,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                                      allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                                      allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
                                      expose_headers=["X-Request-Id", "X-Model-Tier", "X-Audio-Duration",
-                                                     "X-Sample-Rate"]))
+                                                     "X-Sample-Rate", "X-Synthetic-Audio", "Link"]))
     app = Starlette(
         routes=route_table, middleware=middleware, lifespan=lifespan,
         exception_handlers={EmotivoiceError: _on_emotivoice_error, HTTPException: _on_http_error,

@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from dataclasses import asdict, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -17,10 +19,11 @@ from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, MalformedRequ
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
 from .pool import CancelToken
+from .provenance_api import SYNTHETIC_HEADER, link_header, response_facts
 from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
 from .synthesis import Rendered, stream_steps, whole_steps
 from .tenant_voices import principal_of, resolve
-from .voices_api import MULTIPART, read_form, reference_fit
+from .voices_api import MULTIPART, read_form, reference_fit, request_consent
 
 if TYPE_CHECKING:
     from .app import ServerContext
@@ -55,7 +58,8 @@ async def _wait_disconnect(request: Request) -> None:
 
 
 def _audio_headers(rendered_seconds: float | None, req: SynthesisRequest, tier: str) -> dict[str, str]:
-    headers = {"X-Model-Tier": tier, "X-Sample-Rate": str(req.sample_rate)}  # X-Request-Id: middleware
+    headers = {"X-Model-Tier": tier, "X-Sample-Rate": str(req.sample_rate),  # X-Request-Id: middleware
+               SYNTHETIC_HEADER[0]: SYNTHETIC_HEADER[1]}
     if rendered_seconds is not None:
         headers["X-Audio-Duration"] = f"{rendered_seconds:.3f}"
     return headers
@@ -88,14 +92,18 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     tier = slot.role
     fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
                   text_chars=len(req.text), format=req.format, stream=req.stream, tier=tier)
+    facts = response_facts(request, ctx, req, slot.engine, tier, route)
     if req.stream:
-        return await _stream(request, req, route, token, t0, slot.engine, tier)
-    future = ctx.pool.submit_steps(whole_steps(slot.engine, req), token)
+        return await _stream(request, req, route, token, t0, slot.engine, tier, facts)
+    seal = partial(ctx.provenance.seal, facts=facts) if facts is not None else None
+    future = ctx.pool.submit_steps(whole_steps(slot.engine, req, seal), token)
     rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
     ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=False)
     fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
-    return Response(rendered.body, media_type=content_type(req.format, req.sample_rate),
-                    headers=_audio_headers(rendered.audio_seconds, req, tier))
+    headers = _audio_headers(rendered.audio_seconds, req, tier)
+    if rendered.manifest_id is not None:
+        headers.update([link_header(request, rendered.manifest_id)])
+    return Response(rendered.body, media_type=content_type(req.format, req.sample_rate), headers=headers)
 
 
 async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, work: Future):
@@ -122,7 +130,7 @@ async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, 
 
 
 async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float,
-                  engine, tier: str) -> Response:
+                  engine, tier: str, facts) -> Response:
     ctx = _ctx(request)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -138,25 +146,37 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     if isinstance(first, asyncio.Future):
         first.result()  # a validation error, raised before any byte was sent
     fields = request_fields(request.scope)
+    headers = _audio_headers(None, req, tier)
+    manifest_id = ctx.provenance.reserve() if facts is not None else None
+    if manifest_id is not None:
+        headers.update([link_header(request, manifest_id)])
 
     async def body() -> AsyncIterator[bytes]:
-        item, first_sent = first, False
-        while not isinstance(item, asyncio.Future):
-            yield item
-            if not first_sent:
-                first_sent = True
-                ctx.metrics.ttfa.labels(route, "true").observe(time.perf_counter() - t0)
-            item = await queue.get()
+        item, first_sent, sent, sealed = first, False, [], False
         try:
-            rendered: Rendered = item.result()
-        except (asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
-            fields["error"] = getattr(exc, "code", type(exc).__name__)
-            return
-        ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=True)
-        fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
+            while not isinstance(item, asyncio.Future):
+                yield item
+                sent.append(item)
+                if not first_sent:
+                    first_sent = True
+                    ctx.metrics.ttfa.labels(route, "true").observe(time.perf_counter() - t0)
+                item = await queue.get()
+            try:
+                rendered: Rendered = item.result()
+            except (asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
+                fields["error"] = getattr(exc, "code", type(exc).__name__)
+                return
+            if manifest_id is not None:  # the manifest binds the whole body: signed before its end is sent
+                await run_in_threadpool(ctx.provenance.finish_stream, manifest_id, b"".join(sent), facts)
+                sealed = True
+            ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=True)
+            fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
+        finally:
+            if manifest_id is not None and not sealed:
+                ctx.provenance.store.fail(manifest_id, RuntimeError("the stream did not complete"))
 
     return AudioStreamResponse(body(), token, media_type=content_type(req.format, req.sample_rate),
-                               headers=_audio_headers(None, req, tier))
+                               headers=headers)
 
 
 async def tts(request: Request) -> Response:
@@ -176,6 +196,8 @@ async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
                                code="missing_file" if not extra else "invalid_request")
     if "voice" in texts:
         raise InvalidInput("give either voice or reference_audio, not both", code="invalid_request")
+    request_consent(request, ctx, texts)  # under --require-consent an inline clone needs a statement too
+    texts = {k: v for k, v in texts.items() if k not in ("consent", "subject")}
     body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields)
     req = parse_tts(body, ctx.tts_fields)
     voice = await reference_fit(request, ctx, files["reference_audio"])

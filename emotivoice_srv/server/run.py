@@ -24,7 +24,8 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name, open_voice_store
+    from ..cli import (fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name, open_voice_store,
+                       start_provenance)
     from ..errors import InvalidInput
     from ..settings import cloning_config
     from .tenancy import KeyRing
@@ -62,6 +63,7 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
         from .app import create_app
         from .draining import DrainingServer
 
+        provenance = start_provenance(args)  # a bad certificate stops the start here, naming the setting
         first, (cloner, cloning_error) = loading.result()
     first_slot = fallback if fallback is not None and fallback.state is TierState.LOADING else main
     first_slot.move(TierState.WARMING, engine=first)
@@ -69,7 +71,8 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     load_main = (lambda: load_engine(args)) if first_slot is fallback else None
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
     app = create_app(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
-                     cloning_error=cloning_error, load_main=load_main, main_name=main_bundle_name(args))
+                     cloning_error=cloning_error, load_main=load_main, main_name=main_bundle_name(args),
+                     provenance=provenance)
     uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
                                timeout_keep_alive=5)

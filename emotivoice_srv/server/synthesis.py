@@ -25,6 +25,8 @@ class Rendered:
     compute_seconds: float
     """Time spent in this request's own steps (waiting between steps excluded)."""
     chunks: int
+    manifest_id: str | None = None
+    """The detached C2PA manifest of this body (formats that cannot carry one), when marking is on."""
 
     @property
     def rtf(self) -> float:
@@ -54,7 +56,12 @@ def _audio_chunks(engine: Engine, req: SynthesisRequest) -> Iterator[np.ndarray]
         yield resample(chunk.audio, chunk.is_last)
 
 
-def whole_steps(engine: Engine, req: SynthesisRequest) -> Generator[float, None, Rendered]:
+Seal = Callable[[bytes], "tuple[bytes, str | None]"]
+"""Marks an encoded body: (body to send, detached manifest id or None). Raises rather than pass it unmarked."""
+
+
+def whole_steps(engine: Engine, req: SynthesisRequest, seal: Seal | None = None) -> Generator[float, None, Rendered]:
+    """Render, encode and (when ``seal`` is given) sign; all on the worker thread."""
     pieces, work = [], 0.0
     t = time.perf_counter()
     for audio in _audio_chunks(engine, req):
@@ -64,8 +71,11 @@ def whole_steps(engine: Engine, req: SynthesisRequest) -> Generator[float, None,
         t = time.perf_counter()
     audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     body = encode(audio, req.sample_rate, req.format)
+    manifest_id = None
+    if seal is not None:
+        body, manifest_id = seal(body)
     work += time.perf_counter() - t
-    return Rendered(body, len(audio) / req.sample_rate, work, len(pieces))
+    return Rendered(body, len(audio) / req.sample_rate, work, len(pieces), manifest_id)
 
 
 def stream_steps(engine: Engine, req: SynthesisRequest,

@@ -11,6 +11,7 @@ Every voice belongs to the caller's tenant (tenant_voices.py); a store outage an
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..cloning import ReferenceAudio, voice_id_for
-from ..cloning.registry import check_description, now_iso
+from ..cloning.registry import Consent, check_description, now_iso
 from ..cloning.store import StoreUnavailable
 from ..errors import (
     BodyTooLarge,
@@ -59,6 +60,8 @@ class Enrollment:
     error: dict[str, str] | None = None
     done: Future = field(default_factory=Future)
     """Resolves (to None) once the voice is saved or the enrollment failed."""
+    consent: Consent | None = None
+    """What the enroller stated (kept in the voice record once saved)."""
 
     def status_record(self) -> dict[str, Any]:
         """What other replicas see of this enrollment (shared store)."""
@@ -132,13 +135,27 @@ async def reference_fit(request: Request, ctx: ServerContext, data: bytes):
     return cloner.inline_voice(ref, fit)
 
 
+def enrolled_by(request: Request) -> str:
+    """Who enrolled: the API key's fingerprint when keys are on (never the key), else the client address."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip() and request.app.state.ctx.config.api_keys:
+        return "api-key:sha256:" + hashlib.sha256(token.strip().encode()).hexdigest()[:12]
+    return f"client:{request.client.host}" if request.client else "client:unknown"
+
+
+def request_consent(request: Request, ctx: ServerContext, texts: dict[str, str]) -> Consent:
+    """The consent fields of a form (422 ``consent_required`` under --require-consent without one)."""
+    return cloner_of(ctx).consent(texts.get("consent"), texts.get("subject"), enrolled_by=enrolled_by(request))
+
+
 def voice_json(voice, enrolled=None) -> dict[str, Any]:
     out = {"id": voice.id, "object": "voice", "gender": voice.gender, "language": voice.language,
            "description": voice.description, "speed": voice.speed, "pitch": voice.pitch, "kind": voice.kind,
            "status": "ready"}
     if enrolled is not None:
         out.update(name=enrolled.name, created=enrolled.created, similarity=enrolled.similarity,
-                   speech_s=enrolled.speech_s)
+                   speech_s=enrolled.speech_s, consent=enrolled.consent.to_dict() if enrolled.consent else None)
     return out
 
 
@@ -148,7 +165,8 @@ def _finalize(ctx: ServerContext, tenant: str, job: Enrollment, ref: ReferenceAu
     try:
         fit = fit_future.result()
         # the voice keeps the creation time its 202/201 answer reported, however long the fit took
-        cloner.save(replace(cloner.record(job.id, job.name, job.description, ref, fit), created=job.created), tenant)
+        cloner.save(replace(cloner.record(job.id, job.name, job.description, ref, fit, consent=job.consent),
+                            created=job.created), tenant)
         ctx.enrollments.pop((tenant, job.id), None)
         job.status = "ready"
     except BaseException as exc:
@@ -169,14 +187,15 @@ async def create_voice(request: Request) -> Response:
     tenant = principal_of(request).tenant
     t0 = time.perf_counter()
     texts, files = await read_form(request, ctx)
-    unknown = sorted(set(texts) - {"name", "description"}) + sorted(set(files) - {"file"})
+    unknown = sorted(set(texts) - {"name", "description", "consent", "subject"}) + sorted(set(files) - {"file"})
     if unknown:
-        raise MalformedRequest(f"unknown form field(s) {', '.join(unknown)}; send file, name, description",
-                               code="invalid_request")
+        raise MalformedRequest(f"unknown form field(s) {', '.join(unknown)}; send file, name, description, "
+                               "consent, subject", code="invalid_request")
     if "file" not in files:
         raise MalformedRequest("the form needs a 'file' part with the reference audio", code="missing_file")
     voice_id = voice_id_for(texts.get("name", ""))
     description = check_description(texts.get("description"))
+    consent = request_consent(request, ctx, texts)
     if voice_id in ctx.voices:
         raise VoiceConflict(f"{voice_id!r} is a built-in voice; choose another name", code="voice_exists")
     ref: ReferenceAudio = await run_in_threadpool(cloner.prepare, files["file"])
@@ -195,7 +214,7 @@ async def create_voice(request: Request) -> Response:
         elsewhere = await remote_pending(ctx, tenant, voice_id)
         if elsewhere is not None and elsewhere.get("audio_sha256") != ref.sha256:
             raise VoiceConflict(f"voice {voice_id!r} is being enrolled from other audio", code="voice_pending")
-        job = Enrollment(voice_id, texts["name"], description, ref.sha256)
+        job = Enrollment(voice_id, texts["name"], description, ref.sha256, consent=consent)
         if elsewhere is not None:  # the same enrollment on another replica: same creation time
             job.created = str(elsewhere.get("created", job.created))
         ctx.enrollments[(tenant, voice_id)] = job

@@ -1,0 +1,62 @@
+"""Content Credentials on the HTTP API: each response's facts, its marking headers, and the
+short-lived detached-manifest endpoint that ``Link: <...>; rel="c2pa-manifest"`` points at.
+
+Files in wav/flac/mp3 carry their manifest; pcm, ogg/opus and every stream get a ``Link`` header to
+``/v1/manifests/{id}`` (an ``application/c2pa`` manifest store whose hash covers the whole body). A
+stream's manifest exists once its last byte has been rendered; a client asking earlier waits for it.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import NotFound
+from ..provenance import MANIFEST_MEDIA_TYPE, SynthesisFacts
+
+if TYPE_CHECKING:
+    from .app import ServerContext
+    from .schemas import SynthesisRequest
+
+SYNTHETIC_HEADER = ("X-Synthetic-Audio", "true")
+"""On every audio response, marked or not: a plain disclosure any client can read."""
+
+
+def response_facts(request: Request, ctx: ServerContext, req: SynthesisRequest, engine, tier: str,
+                   route: str) -> SynthesisFacts | None:
+    """The facts this response's manifest records, or None when marking is off."""
+    if ctx.provenance is None:
+        return None
+    voice = req.options.voice
+    consent = None
+    registry = ctx.cloner.registry if ctx.cloner is not None else None
+    if isinstance(voice, str) and registry is not None and voice in registry:
+        consent = bool(registry.get(voice).consent_statement)
+    elif not isinstance(voice, str):
+        consent = False  # an inline reference: nobody stated consent
+    return ctx.provenance.facts(engine, tier, req.options, request_id=request.scope.get("request_id", ""),
+                                fmt=req.format, sample_rate=req.sample_rate, route=route, consent_recorded=consent)
+
+
+def link_header(request: Request, manifest_id: str) -> tuple[str, str]:
+    url = str(request.url_for("manifest", manifest_id=manifest_id))
+    return "Link", f'<{url}>; rel="c2pa-manifest"; type="{MANIFEST_MEDIA_TYPE}"'
+
+
+async def get_manifest(request: Request) -> Response:
+    ctx: ServerContext = request.app.state.ctx
+    manifest_id = request.path_params["manifest_id"]
+    entry = ctx.provenance.store.get(manifest_id) if ctx.provenance is not None else None
+    if entry is None:
+        raise NotFound(f"no manifest {manifest_id!r}: detached manifests are kept "
+                       f"{ctx.provenance.config.manifest_ttl_s:g} s" if ctx.provenance else
+                       "provenance marking is off on this server", code="manifest_not_found")
+    try:
+        manifest = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(entry)), ctx.config.request_timeout_s)
+    except (asyncio.TimeoutError, KeyError, Exception) as exc:
+        raise NotFound(f"manifest {manifest_id!r} is not available (its response did not complete: "
+                       f"{type(exc).__name__})", code="manifest_not_found") from None
+    return Response(manifest, media_type=MANIFEST_MEDIA_TYPE,
+                    headers={"Cache-Control": f"private, max-age={int(ctx.provenance.config.manifest_ttl_s)}"})
