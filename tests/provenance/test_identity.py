@@ -1,0 +1,62 @@
+"""The signing identity: a development chain made once and reused; an operator's files checked at start,
+every problem named by its setting."""
+from __future__ import annotations
+
+import datetime as dt
+import stat
+
+import pytest
+
+from emotivoice_srv.provenance import ProvenanceConfigError, check_identity, generate_chain, load_identity
+from emotivoice_srv.provenance.identity import CERT_SETTING, KEY_SETTING, DEV_ORGANIZATION
+
+
+def test_development_identity_is_generated_once_and_reused(tmp_path):
+    first = load_identity(None, None, tmp_path)
+    second = load_identity(None, None, tmp_path)
+    assert first.development and second.development
+    assert first.chain_pem == second.chain_pem and first.key_pem == second.key_pem
+    assert DEV_ORGANIZATION in first.issuer and first.alg == "es256"
+    key_file = tmp_path / "provenance" / "dev-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_configured_identity_is_not_development(ca_signed):
+    chain, key, _ = ca_signed
+    identity = load_identity(chain, key, chain.parent)
+    assert not identity.development and "emotivoice test signer" in identity.subject
+
+
+def test_unreadable_certificate_names_the_setting(tmp_path, ca_signed):
+    _, key, _ = ca_signed
+    with pytest.raises(ProvenanceConfigError, match="--provenance-cert") as err:
+        load_identity(tmp_path / "missing.pem", key, tmp_path)
+    assert "missing.pem" in err.value.message
+
+
+def test_a_key_that_does_not_match_the_certificate_is_refused(ca_signed, test_ca):
+    chain, _, _ = ca_signed
+    _, other_key = generate_chain("x", "y", ca=test_ca)
+    with pytest.raises(ProvenanceConfigError, match="does not match") as err:
+        check_identity(chain.read_bytes(), other_key, development=False, source="t")
+    assert KEY_SETTING in err.value.message and CERT_SETTING in err.value.message
+
+
+def test_an_expired_certificate_is_refused(test_ca):
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+    chain, key = generate_chain("x", "old signer", valid_days=1, ca=test_ca, not_before=start)
+    with pytest.raises(ProvenanceConfigError, match="expired") as err:
+        check_identity(chain, key, development=False, source="t")
+    assert CERT_SETTING in err.value.message
+
+
+def test_garbage_and_half_configurations_are_refused(tmp_path, ca_signed):
+    chain, key, _ = ca_signed
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(ProvenanceConfigError, match="--provenance-cert"):
+        load_identity(junk, key, tmp_path)
+    with pytest.raises(ProvenanceConfigError, match="--provenance-key"):
+        load_identity(chain, junk, tmp_path)
+    with pytest.raises(ProvenanceConfigError, match="--provenance-key"):
+        load_identity(chain, None, tmp_path)
