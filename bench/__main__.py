@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, distill_bench, engine_bench, studio_bench, voicestore
+from . import clone_bench, distill_bench, engine_bench, provenance_bench, studio_bench, voicestore
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -80,6 +80,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--per-round", type=int, default=2000)
     p.add_argument("--propagation-rounds", type=int, default=20)
+    p = sub.add_parser("provenance", help="C2PA signing: added latency per response (p50/p99) and bytes, per format")
+    p.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -92,6 +94,8 @@ def main() -> None:
         results, module = distill_bench.run(args.repeats), distill_bench
     elif args.scenario == "voicestore":
         results, module = voicestore.run(args.rounds, args.per_round, args.propagation_rounds), voicestore
+    elif args.scenario == "provenance":
+        results, module = provenance_bench.run(args.rounds), provenance_bench
     else:
         results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
         args.scenario = "clone-timing" if args.timing_only else "clone"
