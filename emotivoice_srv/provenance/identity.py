@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ KEY_SETTING = "--provenance-key (EMOTIVOICE_PROVENANCE_KEY)"
 DEV_ORGANIZATION = "emotivoice-srv development certificate (not trusted)"
 """The organization of the development certificates: validators show it as the signer."""
 DEV_VALID_DAYS = 3650
-DEV_DIR = "provenance"
+DEV_DIR = "provenance/development"
 
 
 class ProvenanceConfigError(InvalidInput):
@@ -130,30 +132,35 @@ def load_identity(cert: Path | None, key: Path | None, cache_dir: Path) -> Signi
 
 
 def development_identity(directory: Path) -> SigningIdentity:
-    """The development chain under ``directory``, generated once (files written atomically, key 0600)."""
+    """The development chain under ``directory``, generated once. The pair is written into a fresh
+    folder that is renamed into place, so replicas sharing a cache volume never mix one's key with
+    another's certificate: the first rename wins and the others read its pair."""
     chain_path, key_path = directory / "dev-chain.pem", directory / "dev-key.pem"
     if not (chain_path.is_file() and key_path.is_file()):
         chain_pem, key_pem = generate_chain(DEV_ORGANIZATION, "emotivoice-srv development signer")
-        directory.mkdir(parents=True, exist_ok=True)
-        _write_atomic(key_path, key_pem, 0o600)
-        _write_atomic(chain_path, chain_pem, 0o644)
-        log.info("generated a development signing certificate", extra={"path": str(chain_path)})
-    setting = f"the development certificate in {directory} (delete it to regenerate)"
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".dev-", dir=directory.parent))
+        _write(staging / key_path.name, key_pem, 0o600)
+        _write(staging / chain_path.name, chain_pem, 0o644)
+        try:
+            os.rename(staging, directory)
+            log.info("generated a development signing certificate", extra={"path": str(chain_path)})
+        except OSError:  # another process won the race (or a partial folder is there): use what is there
+            shutil.rmtree(staging, ignore_errors=True)
+    setting = f"the development certificate in {directory} (delete the folder to regenerate it)"
     try:
-        return check_identity(chain_path.read_bytes(), key_path.read_bytes(), development=True,
+        return check_identity(_read(chain_path, setting), _read(key_path, setting), development=True,
                               source=str(chain_path))
     except ProvenanceConfigError as exc:
         raise ProvenanceConfigError(f"{setting}: {exc.message}") from None
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+def _write(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def generate_chain(organization: str, common_name: str, *, valid_days: int = DEV_VALID_DAYS,

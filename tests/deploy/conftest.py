@@ -50,6 +50,8 @@ VALUE_SETS: dict[str, dict] = {
                                   "apiKeys": {"existingSecret": "tts-keys", "existingSecretKey": "keys"},
                                   "server": {"extraArgs": ["--concurrent-threads", "auto"], "queueSize": 0,
                                              "corsOrigins": ["https://app.example.com"]}},
+    "provenance-secret": {"provenance": {"existingSecret": "c2pa-signer", "requireConsent": True}},
+    "provenance-off": {"provenance": {"enabled": False}},
 }
 
 

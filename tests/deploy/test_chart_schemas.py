@@ -120,6 +120,8 @@ EXPECTED_KINDS = {
     "external-redis": BASE_KINDS - {"StatefulSet", "Secret"},
     "local-store-one-replica": LOCAL | {"PodDisruptionBudget"},
     "existing-claim-and-secret": LOCAL - {"PersistentVolumeClaim"} | {"PodDisruptionBudget"},
+    "provenance-secret": BASE_KINDS,
+    "provenance-off": BASE_KINDS,
 }
 
 

@@ -17,7 +17,7 @@ def test_development_identity_is_generated_once_and_reused(tmp_path):
     assert first.development and second.development
     assert first.chain_pem == second.chain_pem and first.key_pem == second.key_pem
     assert DEV_ORGANIZATION in first.issuer and first.alg == "es256"
-    key_file = tmp_path / "provenance" / "dev-key.pem"
+    key_file = tmp_path / "provenance" / "development" / "dev-key.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
@@ -60,3 +60,13 @@ def test_garbage_and_half_configurations_are_refused(tmp_path, ca_signed):
         load_identity(chain, junk, tmp_path)
     with pytest.raises(ProvenanceConfigError, match="--provenance-key"):
         load_identity(chain, None, tmp_path)
+
+
+def test_processes_sharing_a_cache_agree_on_one_development_pair(tmp_path):
+    """Replicas on one volume race to create the pair; every one of them ends up with the same, matching one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        identities = list(pool.map(lambda _: load_identity(None, None, tmp_path), range(8)))
+    assert len({i.chain_pem for i in identities}) == 1
+    assert not list((tmp_path / "provenance").glob(".dev-*"))
