@@ -245,3 +245,38 @@ def test_marking_off_still_discloses_synthetic_audio(engine):
             assert r.status_code == 200 and r.headers["x-synthetic-audio"] == "true" and "link" not in r.headers
         wav = c.post("/v1/tts", json={"text": "Hi.", "voice": "en_female_1", "format": "wav"}).content
         assert verify_bytes(wav, "audio/wav").state == "unsigned"
+
+
+class BrokenSealer:
+    """A sealer whose signing fails (e.g. an HSM gone away): the one seam a test can break on purpose."""
+
+    identity = None
+
+    def embed(self, body, facts):
+        from emotivoice_srv.provenance import ProvenanceError
+
+        raise ProvenanceError("signing backend unavailable")
+
+    detached = embed
+
+
+def test_a_signing_failure_never_sends_unmarked_audio(engine, tmp_path):
+    from starlette.testclient import TestClient
+
+    from emotivoice_srv.provenance import Provenance, ProvenanceError, load_identity
+    from emotivoice_srv.server import create_app
+    from emotivoice_srv.server.config import ServerConfig
+
+    provenance = Provenance(load_identity(None, None, tmp_path), "0")
+    provenance.sealer = BrokenSealer()
+    app = create_app(engine, ServerConfig(workers=1), provenance=provenance)
+    with TestClient(app, raise_server_exceptions=True) as c:
+        for fmt in ("wav", "pcm"):
+            r = c.post("/v1/tts", json={"text": "Hi.", "voice": "en_female_1", "format": fmt})
+            assert r.status_code == 500 and r.json()["error"]["code"] == "provenance_failed", r.text
+        # a stream's headers are gone when its manifest is signed: it is cut (the ASGI app fails with the
+        # response started; uvicorn drops the connection), never ended cleanly as if it were marked
+        with pytest.raises(RuntimeError, match="response already started") as cut:
+            with c.stream("POST", "/v1/tts", json={"text": "Hi.", "voice": "en_female_1", "stream": True}) as s:
+                b"".join(s.iter_bytes())
+        assert isinstance(cut.value.__context__, ProvenanceError)
