@@ -9,6 +9,7 @@ machine state is recorded with them, so compare the same run's ratios.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ def run(rounds: int = 200) -> dict:
     from emotivoice_srv.provenance.verify import MEDIA_TYPES
     from export import build_bundle
 
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "kokoro-82m"
         build_bundle(bundle, ("int8",), progress=False)
@@ -94,7 +96,8 @@ def run(rounds: int = 200) -> dict:
             "signing": {"alg": provenance.identity.alg, "identity": "development (EC P-256 CA + signing cert)"},
             "per_format": per_format,
             "target": {"wav_sign_ms_p50_max": TARGET_P50_MS, "met": wav["sign_ms_p50"] <= TARGET_P50_MS},
-            "machine_state": "shared: 2 cores with 4 other helpers' builds and tests running"}
+            "machine_state": ("shared: 2 cores with other helpers' builds and tests running; load average "
+                              f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")}
 
 
 def to_markdown(report: dict) -> str:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +27,25 @@ def enrolled(bundle_dir, reference_wav, tmp_path_factory):
     ref = root / "ref.wav"
     ref.write_bytes(reference_wav)
     common = ("--bundle", str(bundle_dir), "--cache-dir", str(root / "cache"), "--device", "cpu")
-    run = cli("enroll", str(ref), "--name", "Test Bob", *common, *FAST_FIT)
+    run = cli("enroll", str(ref), "--name", "Test Bob", *common, *FAST_FIT, "--consent", "Bob agreed in writing.",
+              "--subject", "Bob Example", "--enrolled-by", "ops@example.com")
     return common, ref, run
+
+
+def test_enroll_keeps_the_consent_record_with_the_voice(enrolled):
+    common, _, run = enrolled
+    assert run.returncode == 0, run.stderr
+    cache = common[common.index("--cache-dir") + 1]
+    record = json.loads((Path(cache) / "voices" / "test_bob.json").read_text())
+    assert record["consent"]["statement"] == "Bob agreed in writing."
+    assert record["consent"]["subject"] == "Bob Example" and record["consent"]["enrolled_by"] == "ops@example.com"
+    assert record["consent"]["recorded"]
+
+
+def test_enroll_refuses_without_consent_when_required(enrolled):
+    common, ref, _ = enrolled
+    r = cli("enroll", str(ref), "--name", "Test Eve", *common, *FAST_FIT, "--require-consent")
+    assert r.returncode == 2 and "consent statement" in r.stderr
 
 
 def test_enroll_prints_the_voice_as_json(enrolled):
