@@ -82,6 +82,7 @@ def main() -> None:
     p.add_argument("--propagation-rounds", type=int, default=20)
     p = sub.add_parser("provenance", help="C2PA signing: added latency per response (p50/p99) and bytes, per format")
     p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--starts", type=int, default=5, help="server starts with marking on and off each (0: skip)")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -95,7 +96,7 @@ def main() -> None:
     elif args.scenario == "voicestore":
         results, module = voicestore.run(args.rounds, args.per_round, args.propagation_rounds), voicestore
     elif args.scenario == "provenance":
-        results, module = provenance_bench.run(args.rounds), provenance_bench
+        results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:
         results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
         args.scenario = "clone-timing" if args.timing_only else "clone"

@@ -17,7 +17,7 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
 _ERRORS = {
     "400": "Body is not valid JSON (invalid_json)",
     "401": "Missing or wrong API key (unauthorized), when API keys are configured",
-    "404": "Unknown voice (unknown_voice)",
+    "404": "Unknown voice (unknown_voice); unknown or expired detached manifest (manifest_not_found)",
     "409": "Voice name taken (voice_exists), voice still enrolling (voice_pending), built-in (voice_builtin)",
     "413": "Body, text or upload over the limit (body_too_large, text_too_long, audio_too_large)",
     "422": "Invalid field, range, emotion, format or model (invalid_request, *_out_of_range, unknown_emotion, "
@@ -25,6 +25,7 @@ _ERRORS = {
     "429": "Workers and queue full (overloaded); see Retry-After",
     "503": "Shutting down (draining); cloning_unavailable when the bundle has no speaker encoder",
     "504": "Deadline passed (deadline_exceeded)",
+    "500": "Marking is on and the audio could not be signed (provenance_failed): no unmarked audio is sent",
 }
 
 
@@ -42,7 +43,10 @@ def _audio_response() -> dict:
         "description": "Audio bytes; with stream=true sent chunk by chunk (WAV header first, or raw PCM).",
         "headers": {"X-Model-Tier": {**header, "description": "main or fallback"},
                     "X-Audio-Duration": {**header, "description": "seconds (absent when streamed)"},
-                    "X-Request-Id": header},
+                    "X-Request-Id": header,
+                    "X-Synthetic-Audio": {**header, "description": "always 'true': the audio is machine-made"},
+                    "Link": {**header, "description": "pcm/ogg/opus and streams: <url>; rel=\"c2pa-manifest\" -- "
+                                                      "the detached C2PA manifest (wav/flac/mp3 embed theirs)"}},
         "content": {mime.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
                     for mime in CONTENT_TYPES.values()}}}
 
@@ -55,11 +59,14 @@ def _get(summary: str, schema: dict | None = None, *, probe: bool = False) -> di
 
 
 def build_openapi(ctx: ServerContext) -> dict:
-    synth_errors = _errors("400", "401", "404", "409", "413", "422", "429", "503", "504")
+    synth_errors = _errors("400", "401", "404", "409", "413", "422", "429", "500", "503", "504")
     upload = {"type": "object", "required": ["file", "name"], "properties": {
         "file": {"type": "string", "format": "binary", "description": "WAV/FLAC/OGG/MP3, 3-30 s of speech"},
         "name": {"type": "string", "maxLength": 64, "description": "Display name; the id is derived from it"},
-        "description": {"type": "string", "maxLength": 500}}}
+        "description": {"type": "string", "maxLength": 500},
+        "consent": {"type": "string", "maxLength": 2000,
+                    "description": "Consent statement of the person whose voice this is (required with --require-consent)"},
+        "subject": {"type": "string", "maxLength": 200, "description": "Who the voice belongs to (free text)"}}}
     inline = {"type": "object", "required": ["text", "reference_audio"], "properties": {
         **{k: v for k, v in object_schema(ctx.tts_fields)["properties"].items() if k != "voice"},
         "reference_audio": {"type": "string", "format": "binary",
@@ -100,6 +107,11 @@ def build_openapi(ctx: ServerContext) -> dict:
                 "responses": {"200": _json({"type": "object"}, "The voice"), **_errors("404")}},
                 "delete": {"summary": "Delete an enrolled voice", "parameters": voice_id, "security": auth,
                            "responses": {"204": {"description": "Deleted"}, **_errors("404", "409")}}},
+            "/v1/manifests/{manifest_id}": {"get": {
+                "summary": "A detached C2PA manifest named by a response's Link header (short-lived)",
+                "parameters": [{"name": "manifest_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "C2PA manifest store", "content": {
+                    "application/c2pa": {"schema": {"type": "string", "format": "binary"}}}}, **_errors("404")}}},
             "/v1/emotions": _get("List emotions with their prosody presets"),
             "/v1/models": _get("Models: bundle name, version, precision, provider, tier states"),
             "/livez": _get("Process alive and event loop responsive", probe=True),
