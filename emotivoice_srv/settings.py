@@ -287,6 +287,7 @@ SERVER = [
 
 
 def _on_off(raw: str) -> bool:
+    """A boolean given as a value (`--provenance off`), not as a --flag/--no-flag pair."""
     return parse_bool(raw)
 
 

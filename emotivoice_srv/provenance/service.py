@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +51,8 @@ class Provenance:
         self.config = config
         self.sealer = Sealer(identity, version)
         self.store = ManifestStore(config.manifest_ttl_s, config.manifest_entries)
+        self.observers: list[Callable[[str, str, float], None]] = []
+        """Called with (kind embedded|detached, result ok|failed, seconds) after each signature (metrics)."""
 
     @classmethod
     def start(cls, config: ProvenanceConfig, cache_dir: Path, version: str) -> Provenance:
@@ -73,17 +77,29 @@ class Provenance:
         model = ModelFacts(manifest.name, manifest.version, _manifest_prefix(str(engine.config.bundle_dir)), tier,
                            engine.precision)
         voice = options.voice
-        voice_obj = voice if not isinstance(voice, str) else engine.voices.get(voice) if voice in engine.voices else None
-        cloned = voice_obj is not None and voice_obj.kind == "enrolled" or not isinstance(voice, str)
+        if isinstance(voice, str):  # a library voice: enrolled ones are clones, the rest ship with the bundle
+            cloned = voice in engine.voices and engine.voices.get(voice).kind == "enrolled"
+        else:  # an inline clone from reference audio
+            cloned = True
         return SynthesisFacts(model, "cloned" if cloned else "built-in", None if cloned else str(voice),
                               emotion_settings(options), request_id, fmt, sample_rate, route,
                               consent_recorded=consent_recorded if cloned else None)
 
+    def _signed(self, kind: str, sign: Callable[[], bytes]) -> bytes:
+        t0, result = time.perf_counter(), "failed"
+        try:
+            out = sign()
+            result = "ok"
+            return out
+        finally:
+            for observer in self.observers:
+                observer(kind, result, time.perf_counter() - t0)
+
     def seal(self, body: bytes, facts: SynthesisFacts) -> tuple[bytes, str | None]:
         """(body to send, detached manifest id or None). Runs on a worker thread."""
         if facts.format in EMBEDDED:
-            return self.sealer.embed(body, facts), None
-        return body, self.store.put(self.sealer.detached(body, facts))
+            return self._signed("embedded", lambda: self.sealer.embed(body, facts)), None
+        return body, self.store.put(self._signed("detached", lambda: self.sealer.detached(body, facts)))
 
     def reserve(self) -> str:
         return self.store.reserve()
@@ -91,7 +107,7 @@ class Provenance:
     def finish_stream(self, key: str, body: bytes, facts: SynthesisFacts) -> None:
         """Sign the whole streamed body (worker thread); on failure the id is dropped and the error raised."""
         try:
-            self.store.fulfil(key, self.sealer.detached(body, facts))
+            self.store.fulfil(key, self._signed("detached", lambda: self.sealer.detached(body, facts)))
         except BaseException as exc:
             self.store.fail(key, exc)
             raise

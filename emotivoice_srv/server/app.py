@@ -109,6 +109,8 @@ class ServerContext:
                 self._engine_loaded(slot)
         self.run_fit = voices_api.fit_runner(self)
         self.keyring = KeyRing.parse(self.config.api_keys, self.config.admin_keys)
+        if self.provenance is not None:
+            self.provenance.observers.append(self._on_signature)
         if self.cloner is not None:
             self.cloner.observers.append(self._on_cloning_event)
             self.metrics.enrolled_voices.set_function(lambda: len(self.cloner.catalog))
@@ -144,6 +146,11 @@ class ServerContext:
             self.metrics.cache.labels("voice_fit", result).inc()
         elif event == "fit":
             self.metrics.voice_fits.labels(result).inc()
+
+    def _on_signature(self, kind: str, result: str, seconds: float) -> None:
+        self.metrics.signatures.labels(kind, result).inc()
+        if result == "ok":
+            self.metrics.sign_seconds.observe(seconds)
 
     def record_synthesis(self, route: str, tier: str, rendered: Rendered, elapsed: float, *, stream: bool) -> None:
         m = self.metrics

@@ -60,6 +60,10 @@ class Metrics:
         self.voice_store_errors = Counter("emotivoice_voice_store_errors",
                                           "Voice store calls that failed (store unreachable, timed out or erroring), "
                                           "by operation", ("operation",), registry=r)
+        self.signatures = Counter("emotivoice_provenance_signatures", "C2PA manifests signed for responses, by "
+                                  "kind (embedded|detached) and result (ok|failed)", ("kind", "result"), registry=r)
+        self.sign_seconds = Histogram("emotivoice_provenance_sign_seconds", "Time to sign one response's manifest",
+                                      buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5), registry=r)
         self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
 
     def bind_pool(self, pool) -> None:

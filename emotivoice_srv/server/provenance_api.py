@@ -48,15 +48,17 @@ def link_header(request: Request, manifest_id: str) -> tuple[str, str]:
 async def get_manifest(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     manifest_id = request.path_params["manifest_id"]
-    entry = ctx.provenance.store.get(manifest_id) if ctx.provenance is not None else None
+    provenance = ctx.provenance
+    if provenance is None:
+        raise NotFound("provenance marking is off on this server", code="manifest_not_found")
+    entry = provenance.store.get(manifest_id)
     if entry is None:
         raise NotFound(f"no manifest {manifest_id!r}: detached manifests are kept "
-                       f"{ctx.provenance.config.manifest_ttl_s:g} s" if ctx.provenance else
-                       "provenance marking is off on this server", code="manifest_not_found")
-    try:
+                       f"{provenance.config.manifest_ttl_s:g} s", code="manifest_not_found")
+    try:  # a stream's manifest is signed when its last byte is known: wait for it
         manifest = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(entry)), ctx.config.request_timeout_s)
-    except (asyncio.TimeoutError, KeyError, Exception) as exc:
-        raise NotFound(f"manifest {manifest_id!r} is not available (its response did not complete: "
-                       f"{type(exc).__name__})", code="manifest_not_found") from None
+    except Exception as exc:
+        raise NotFound(f"manifest {manifest_id!r} is not available: its response did not complete "
+                       f"({type(exc).__name__})", code="manifest_not_found") from None
     return Response(manifest, media_type=MANIFEST_MEDIA_TYPE,
-                    headers={"Cache-Control": f"private, max-age={int(ctx.provenance.config.manifest_ttl_s)}"})
+                    headers={"Cache-Control": f"private, max-age={int(provenance.config.manifest_ttl_s)}"})

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from pki import write_pki
+from prometheus_samples import scrape, value
 
 from emotivoice_srv.provenance import verify_bytes
 from emotivoice_srv.provenance.verify import MEDIA_TYPES
@@ -140,6 +141,13 @@ def test_a_stream_links_to_a_manifest_that_validates_against_the_whole_streamed_
 def test_unknown_manifest_ids_are_404(mc):
     r = mc.get("/v1/manifests/" + "0" * 32)
     assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_found"
+
+
+def test_signatures_are_counted_and_timed(mc, responses):
+    responses("wav")
+    samples = scrape(mc)
+    assert value(samples, "emotivoice_provenance_signatures_total", kind="embedded", result="ok") >= 1
+    assert value(samples, "emotivoice_provenance_sign_seconds_count") >= 1
 
 
 def test_openai_route_is_marked_and_the_openai_client_still_reads_it(marked, pki):
@@ -280,3 +288,6 @@ def test_a_signing_failure_never_sends_unmarked_audio(engine, tmp_path):
             with c.stream("POST", "/v1/tts", json={"text": "Hi.", "voice": "en_female_1", "stream": True}) as s:
                 b"".join(s.iter_bytes())
         assert isinstance(cut.value.__context__, ProvenanceError)
+        failed = value(scrape(c), "emotivoice_provenance_signatures_total", kind="detached",
+                       result="failed")
+        assert failed == 2  # the pcm file and the stream
