@@ -161,14 +161,17 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
                     first_sent = True
                     ctx.metrics.ttfa.labels(route, "true").observe(time.perf_counter() - t0)
                 item = await queue.get()
+            rendered: Rendered | None = None
             try:
-                rendered: Rendered = item.result()
+                rendered = item.result()
             except (asyncio.CancelledError, Exception) as exc:  # headers are gone: log, end
                 fields["error"] = getattr(exc, "code", type(exc).__name__)
-                return
-            if manifest_id is not None:  # the manifest binds the whole body: signed before its end is sent
+            if manifest_id is not None:  # binds exactly the bytes sent (a stream an error cut short too),
+                # signed before the body's end is sent; a failure here cuts the response instead
                 await run_in_threadpool(ctx.provenance.finish_stream, manifest_id, b"".join(sent), facts)
                 sealed = True
+            if rendered is None:
+                return
             ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=True)
             fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
         finally:
