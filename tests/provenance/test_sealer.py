@@ -123,6 +123,8 @@ def test_manifest_never_names_a_cloned_voice(dev, speech):
 
 def test_unsigned_audio_reads_as_unsigned(speech):
     assert verify_bytes(encode(speech, 24000, "wav"), "audio/wav").state == "unsigned"
+    raw = verify_bytes(encode(speech, 24000, "pcm"), None)  # no container, no manifest given
+    assert raw.state == "unsigned" and "detached" in raw.failures[0]
 
 
 def test_digital_source_type_is_iptc_trained_algorithmic_media():
