@@ -223,8 +223,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_marked(path: Path, body: bytes, provenance, facts) -> str:
+    """Write the file, signed like a server response: embedded (wav/flac/mp3) or a ``<file>.c2pa`` beside it."""
+    marking = "off"
+    if provenance is not None:
+        body, manifest_id = provenance.seal(body, facts)
+        marking = "embedded"
+        if manifest_id is not None:
+            sidecar = path.with_name(path.name + ".c2pa")
+            sidecar.write_bytes(provenance.store.get(manifest_id).result())
+            marking = f"detached: {sidecar}"
+    path.write_bytes(body)
+    return marking
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .audio.encode import write_file
+    import uuid
+
+    from .audio.encode import encode, format_from_path
     from .engine import SynthesisOptions
 
     text = args.text if args.text not in (None, "-") else sys.stdin.read()
@@ -232,11 +248,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
         voice=args.voice, emotion=_parse_emotion_arg(args.emotion), intensity=args.intensity,
         prompt=args.prompt, speed=args.speed, pitch=args.pitch, energy=args.energy,
     )
+    provenance = start_provenance(args)  # a bad certificate fails before any model work
     engine = load_engine(fallback_args(args) if args.tier == "fallback" else args)
     load_cloner(args, engine)  # enrolled voices
     result = engine.synthesize(text, options)
-    write_file(Path(args.output), result.audio, result.sample_rate)
+    out, fmt = Path(args.output), format_from_path(Path(args.output))
+    facts = provenance.facts(engine, args.tier, options, request_id=uuid.uuid4().hex, fmt=fmt,
+                             sample_rate=result.sample_rate, route="cli synth") if provenance else None
+    marking = _write_marked(out, encode(result.audio, result.sample_rate, fmt), provenance, facts)
     print(json.dumps({"output": args.output, "seconds": round(result.duration_s, 3), "chunks": result.chunks,
+                      "provenance": marking,
                       "emotion": dict(result.emotion.mix), "intensity": result.emotion.intensity,
                       "tier": args.tier, "bundle": engine.manifest.name, "precision": engine.precision,
                       "timings": result.timings}))
@@ -333,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("synth", help="synthesize text to an audio file")
-    add_options(p, COMMON + ENGINE + FALLBACK + CLONING + STORE)
+    add_options(p, COMMON + ENGINE + FALLBACK + CLONING + STORE + PROVENANCE)
     p.add_argument("text", nargs="?", default="-", help="text to speak; '-' or omitted reads stdin")
     p.add_argument("--voice", default="en_female_1", help="voice id (see `voices`)")
     p.add_argument("--emotion", help="emotion[:intensity], or a JSON mix such as '{\"happy\":0.7,\"surprised\":0.3}'")

@@ -70,3 +70,22 @@ def test_tampered_and_unsigned_files_exit_1(signed, tmp_path):
 def test_a_missing_file_is_a_usage_error(tmp_path):
     done = verify(tmp_path / "nope.wav")
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_synth_marks_its_files_like_the_server(bundle_dir, tmp_path):
+    """Offline files are signed too: wav inside, pcm with a .c2pa beside it; `--provenance off` writes neither."""
+    def synth(out, *extra):
+        done = subprocess.run([sys.executable, "-m", "emotivoice_srv", "synth", "Signed offline.", "--bundle",
+                               str(bundle_dir), "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "-o",
+                               str(out), *extra], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["provenance"]
+
+    assert synth(tmp_path / "a.wav") == "embedded"
+    report = json.loads(verify(tmp_path / "a.wav", "--json").stdout)
+    assert report["state"] == "untrusted" and report["synthesis"]["route"] == "cli synth"
+    assert synth(tmp_path / "a.pcm").startswith("detached")
+    done = verify(tmp_path / "a.pcm", "--manifest", tmp_path / "a.pcm.c2pa")
+    assert done.returncode == 0 and "state: untrusted" in done.stdout
+    assert synth(tmp_path / "b.wav", "--provenance", "off") == "off"
+    assert verify(tmp_path / "b.wav").returncode == 1
