@@ -185,13 +185,11 @@ def generate_chain(organization: str, common_name: str, *, valid_days: int = DEV
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
-    usage = dict(digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                 key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_cert.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(start)
             .not_valid_after(min(end, ca_cert.not_valid_after_utc))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(**usage), critical=True)
+            .add_extension(_key_usage(signer=True), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -200,6 +198,14 @@ def generate_chain(organization: str, common_name: str, *, valid_days: int = DEV
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return chain, key_pem
+
+
+def _key_usage(*, signer: bool):
+    """digitalSignature for a signing certificate; keyCertSign + cRLSign for a CA."""
+    x509 = _x509()
+    return x509.KeyUsage(digital_signature=signer, content_commitment=False, key_encipherment=False,
+                         data_encipherment=False, key_agreement=False, key_cert_sign=not signer, crl_sign=not signer,
+                         encipher_only=False, decipher_only=False)
 
 
 def generate_ca(organization: str, start: dt.datetime, end: dt.datetime) -> tuple[bytes, bytes]:
@@ -212,12 +218,10 @@ def generate_ca(organization: str, start: dt.datetime, end: dt.datetime) -> tupl
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} CA"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
-    usage = dict(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                 key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(**usage), critical=True)
+            .add_extension(_key_usage(signer=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     return (cert.public_bytes(serialization.Encoding.PEM),
