@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .claims import ModelFacts, SynthesisFacts, emotion_settings
-from .identity import SigningIdentity, load_identity
-from .sealer import EMBEDDED, Sealer
+from .identity import CERT_SETTING, ProvenanceConfigError, SigningIdentity, load_identity
+from .sealer import EMBEDDED, ProvenanceError, Sealer
 from .store import ManifestStore
 
 log = logging.getLogger("emotivoice_srv.provenance")
@@ -59,7 +59,13 @@ class Provenance:
         """Load and check the identity, sign once to prove the library accepts it, log which one."""
         identity = load_identity(config.cert, config.key, cache_dir)
         service = cls(identity, version, config)
-        service.sealer.probe()
+        try:
+            service.sealer.probe()
+        except ProvenanceError as exc:  # e.g. a self-signed signing certificate, which C2PA refuses
+            setting = f"the development certificate ({identity.source})" if identity.development else CERT_SETTING
+            raise ProvenanceConfigError(f"{setting}: the c2pa library refuses to sign with this certificate "
+                                        f"({exc.__cause__ or exc}); C2PA needs a signing certificate issued by a "
+                                        "CA, with digitalSignature key usage and an EKU such as emailProtection") from None
         fields = {"signer": identity.subject, "issuer": identity.issuer, "alg": identity.alg,
                   "not_after": identity.not_after.isoformat(), "source": identity.source}
         if identity.development:

@@ -70,3 +70,28 @@ def test_processes_sharing_a_cache_agree_on_one_development_pair(tmp_path):
         identities = list(pool.map(lambda _: load_identity(None, None, tmp_path), range(8)))
     assert len({i.chain_pem for i in identities}) == 1
     assert not list((tmp_path / "provenance").glob(".dev-*"))
+
+
+def test_a_certificate_c2pa_refuses_fails_at_start_naming_the_setting(tmp_path):
+    """A self-signed signing certificate passes the file checks, but C2PA will not sign with it: the start-up
+    probe signature turns that into a configuration error, not a failed first request."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from emotivoice_srv.provenance import Provenance, ProvenanceConfig
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    config = ProvenanceConfig(cert=tmp_path / "c.pem", key=tmp_path / "k.pem")
+    with pytest.raises(ProvenanceConfigError, match="--provenance-cert") as err:
+        Provenance.start(config, tmp_path, "0")
+    assert "refuses" in err.value.message
