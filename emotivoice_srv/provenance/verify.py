@@ -58,16 +58,16 @@ def verify_bytes(data: bytes, media_type: str | None = None, *, manifest: bytes 
     """Validate ``data`` (with its embedded manifest, or the detached ``manifest`` bound to it)."""
     import c2pa
 
-    if manifest is None and media_type is None:
-        return Verdict("unsigned", failures=("this format cannot carry a manifest: pass the detached one "
-                                             "(the response's Link URL)",))
-    fmt = DETACHED_FORMAT if manifest is not None else media_type
+    fmt = DETACHED_FORMAT if manifest is not None else media_type  # None: the container is detected
     try:
         reader = c2pa.Reader(fmt, io.BytesIO(data), manifest, context=_context(trust_anchors))
     except c2pa.C2paError as exc:
         kind = type(exc).__name__
         if "ManifestNotFound" in kind or "NotSupported" in kind:  # nothing to check, not a broken signature
-            return Verdict("unsigned", failures=(str(exc),))
+            reason = str(exc) if manifest is not None or "NotSupported" not in kind else (
+                "no container with an embedded manifest (pcm, ogg and opus bodies and streams have a detached "
+                "one: fetch the response's Link URL)")
+            return Verdict("unsigned", failures=(reason,))
         return Verdict("tampered", failures=(f"{kind}: {exc}",))
     with reader:
         state = reader.get_validation_state() or ""

@@ -347,6 +347,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/v1/voices/{voice_id}", voices_api.get_voice, methods=["GET"]),
         Route("/v1/voices/{voice_id}", voices_api.delete_voice, methods=["DELETE"]),
         Route("/v1/manifests/{manifest_id}", provenance_api.get_manifest, methods=["GET"], name="manifest"),
+        Route("/v1/verify", provenance_api.verify_upload, methods=["POST"]),
         Route("/v1/emotions", routes.list_emotions, methods=["GET"]),
         Route("/v1/models", routes.list_models, methods=["GET"]),
         Route("/livez", routes.livez, methods=["GET"]),

@@ -112,6 +112,14 @@ def build_openapi(ctx: ServerContext) -> dict:
                 "parameters": [{"name": "manifest_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "C2PA manifest store", "content": {
                     "application/c2pa": {"schema": {"type": "string", "format": "binary"}}}}, **_errors("404")}}},
+            "/v1/verify": {"post": {
+                "summary": "Check a file's C2PA Content Credentials (trusted/untrusted/tampered/unsigned)",
+                "security": auth, "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"], "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "manifest": {"type": "string", "format": "binary",
+                                     "description": "detached manifest (pcm/ogg/opus/streams)"}}}}}},
+                "responses": {"200": _json({"type": "object"}, "The verdict"), **_errors("400", "401", "413")}}},
             "/v1/emotions": _get("List emotions with their prosody presets"),
             "/v1/models": _get("Models: bundle name, version, precision, provider, tier states"),
             "/livez": _get("Process alive and event loop responsive", probe=True),

@@ -2,6 +2,7 @@
 // window.studio (timings of the last synthesis, the statuses a clone went through, readiness).
 import { api, apiKey, ApiError, getJson } from "./api.js";
 import { StreamPlayer, toWav, wavDataOffset } from "./audio.js";
+import { setupVerify } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
 const studio = (window.studio = { interactive: false, speak: null, clone: { history: [] }, status: null });
@@ -381,6 +382,7 @@ function plainAudioReason(code, message) {
 function cloneErrorField(err) {
   const code = err.code || "";
   if (code === "invalid_name" || code === "voice_exists" || code === "voice_pending") return "clone-name";
+  if (code === "consent_required" || code === "invalid_consent") return "clone-consent";
   if (code.startsWith("audio_") || code === "missing_file") return cloneSource ? cloneSource.control : "clone-file";
   if (err.status === 401) return "api-key";
   return "clone";
@@ -402,6 +404,9 @@ async function clone(event) {
   }
   const data = new FormData();
   data.append("name", $("clone-name").value);
+  for (const [field, id] of [["consent", "clone-consent"], ["subject", "clone-subject"]]) {
+    if ($(id).value.trim()) data.append(field, $(id).value.trim());
+  }
   data.append("file", cloneSource.blob, cloneSource.filename);
   $("clone").disabled = true;
   $("clone-status").textContent = "Uploading…";
@@ -519,6 +524,7 @@ async function start() {
   $("record").addEventListener("click", toggleRecording);
   $("key-form").addEventListener("submit", saveKey);
   $("key-forget").addEventListener("click", forgetKey);
+  setupVerify({ showError, clearErrors, reportAuth });
   pollStatus();
   await loadVoices();
   studio.interactive = performance.now();

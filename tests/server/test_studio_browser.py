@@ -312,6 +312,32 @@ def test_clone_from_the_microphone(visit):
     visit.page.screenshot(path=str(visit_screenshot_dir() / "studio-desktop.png"))
 
 
+@pytest.mark.usefixtures("keyed")
+def test_check_a_file_shows_who_made_it_and_catches_tampering(visit, studio_server, tmp_path):
+    """The page reads a file's Content Credentials (POST /v1/verify): maker, model, voice kind; and a
+    file with one flipped audio byte reads as tampered."""
+    with studio_server.client(headers={"Authorization": f"Bearer {KEY}"}) as c:
+        wav = c.post("/v1/tts", json={"text": "Checked in the page.", "voice": "en_male_1", "format": "wav"}).content
+    bad = bytearray(wav)
+    bad[bad.index(b"data") + 8 + 999] ^= 0x01
+    (tmp_path / "signed.wav").write_bytes(wav)
+    (tmp_path / "tampered.wav").write_bytes(bytes(bad))
+    page = visit.page
+    for name, state in (("signed.wav", "untrusted"), ("tampered.wav", "tampered")):
+        page.evaluate("() => { window.studio.verify = null; }")
+        page.set_input_files("#verify-file", str(tmp_path / name))
+        page.click("#verify")
+        visit.wait("window.studio.verify")
+        assert visit.state("window.studio.verify.state") == state
+        assert page.get_attribute("#verify-result", "data-state") == state
+        if state == "untrusted":
+            assert "emotivoice-srv" in page.inner_text("#verify-maker")
+            assert "development certificate" in page.inner_text("#verify-maker")
+            assert page.inner_text("#verify-model").startswith("kokoro-82m")
+            assert page.inner_text("#verify-voice") == "built-in (en_male_1)"
+    assert page.inner_text("#verify-state").startswith("Tampered")
+
+
 def visit_screenshot_dir() -> Path:
     out = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", REPO / ".pytest_cache" / "studio"))
     out.mkdir(parents=True, exist_ok=True)
