@@ -291,3 +291,20 @@ def test_a_signing_failure_never_sends_unmarked_audio(engine, tmp_path):
         failed = value(scrape(c), "emotivoice_provenance_signatures_total", kind="detached",
                        result="failed")
         assert failed == 2  # the pcm file and the stream
+
+
+def test_the_verify_endpoint_reports_what_the_cli_reports(mc, responses):
+    wav = responses("wav").content
+    r = mc.post("/v1/verify", files={"file": ("a.wav", wav, "audio/wav")})
+    assert r.status_code == 200 and r.json()["state"] == "untrusted"  # the server trusts no anchor itself
+    assert r.json()["synthesis"]["voice"] == {"kind": "built-in", "id": "en_female_1"}
+    pcm = responses("pcm")
+    manifest = linked_manifest(mc, pcm)
+    r = mc.post("/v1/verify", files={"file": ("a.pcm", pcm.content), "manifest": ("a.c2pa", manifest)})
+    assert r.json()["state"] == "untrusted"
+    assert mc.post("/v1/verify", files={"file": ("a.pcm", pcm.content)}).json()["state"] == "unsigned"
+    bad = bytearray(wav)
+    bad[bad.index(b"data") + 8 + 77] ^= 0x01
+    assert mc.post("/v1/verify", files={"file": ("b.wav", bytes(bad))}).json()["state"] == "tampered"
+    r = mc.post("/v1/verify", files={"manifest": ("a.c2pa", manifest)})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "missing_file"
