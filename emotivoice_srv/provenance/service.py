@@ -85,8 +85,8 @@ class Provenance:
         voice = options.voice
         if isinstance(voice, str):  # a library voice: enrolled ones are clones, the rest ship with the bundle
             cloned = voice in engine.voices and engine.voices.get(voice).kind == "enrolled"
-        else:  # an inline clone from reference audio
-            cloned = True
+        else:  # a caller's enrolled voice (resolved) or an inline clone from reference audio
+            cloned = voice.kind == "enrolled"
         return SynthesisFacts(model, "cloned" if cloned else "built-in", None if cloned else str(voice),
                               emotion_settings(options), request_id, fmt, sample_rate, route,
                               consent_recorded=consent_recorded if cloned else None)

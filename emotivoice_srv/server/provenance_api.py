@@ -26,17 +26,20 @@ SYNTHETIC_HEADER = ("X-Synthetic-Audio", "true")
 
 
 def response_facts(request: Request, ctx: ServerContext, req: SynthesisRequest, engine, tier: str,
-                   route: str) -> SynthesisFacts | None:
-    """The facts this response's manifest records, or None when marking is off."""
+                   route: str, requested) -> SynthesisFacts | None:
+    """The facts this response's manifest records, or None when marking is off. ``requested`` is the voice
+    as the client named it (``req.options.voice`` may be the caller's enrolled voice, resolved)."""
     if ctx.provenance is None:
         return None
+    from .tenant_voices import address, principal_of
+
     voice = req.options.voice
     consent = None
-    registry = ctx.cloner.registry if ctx.cloner is not None else None
-    if isinstance(voice, str) and registry is not None and voice in registry:
-        consent = bool(registry.get(voice).consent_statement)
-    elif not isinstance(voice, str):
-        consent = False  # an inline reference: nobody stated consent
+    if not isinstance(voice, str) or (ctx.cloner is not None and voice not in ctx.voices):
+        entry = None
+        if isinstance(requested, str) and ctx.cloner is not None:
+            entry = ctx.cloner.catalog.get(*address(principal_of(request), requested))
+        consent = bool(entry is not None and entry[0].consent_statement)  # inline clones: never stated
     return ctx.provenance.facts(engine, tier, req.options, request_id=request.scope.get("request_id", ""),
                                 fmt=req.format, sample_rate=req.sample_rate, route=route, consent_recorded=consent)
 

@@ -92,7 +92,7 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Res
     tier = slot.role
     fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
                   text_chars=len(req.text), format=req.format, stream=req.stream, tier=tier)
-    facts = response_facts(request, ctx, req, slot.engine, tier, route)
+    facts = response_facts(request, ctx, req, slot.engine, tier, route, voice)
     if req.stream:
         return await _stream(request, req, route, token, t0, slot.engine, tier, facts)
     seal = partial(ctx.provenance.seal, facts=facts) if facts is not None else None
