@@ -60,6 +60,18 @@ def test_a_saved_record_reads_back_whole_per_tenant(store):
     assert sorted((t, v.id) for t, v in store.records()) == [("acme", "alice"), ("globex", "alice")]
 
 
+def test_a_consent_record_travels_with_the_voice_and_goes_with_its_deletion(store):
+    from dataclasses import replace
+
+    from emotivoice_srv.cloning.registry import Consent
+
+    consent = Consent("I agree to this server speaking with my voice.", "Alice Example", "api-key:sha256:0123",
+                      "2026-01-02T03:04:05Z")
+    store.save("acme", replace(enrolled("alice"), consent=consent))
+    assert store.get("acme", "alice").consent == consent
+    assert store.delete("acme", "alice") is True and store.get("acme", "alice") is None
+
+
 def test_delete_removes_one_tenants_record_only(store):
     store.save("acme", enrolled("alice"))
     store.save("globex", enrolled("alice"))
