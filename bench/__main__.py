@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, distill_bench, engine_bench, provenance_bench, studio_bench, voicestore
+from . import clone_bench, distill_bench, engine_bench, overload, provenance_bench, studio_bench, voicestore
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -68,6 +68,10 @@ def main() -> None:
     p.add_argument("--sentences", type=int, default=10)
     p = sub.add_parser("distill", help="distilled fallback student vs main: size, load, RTF, WER, similarity, emotion")
     p.add_argument("--repeats", type=int, default=5)
+    p = sub.add_parser("overload", help="reject vs degrade at concurrency 8/16/48 (goodput, 429s, p50/p99); the "
+                                         "fast tier's WER/RTF/similarity beside main's and Piper joe-medium's")
+    p.add_argument("--rounds", type=int, default=2, help="bursts per concurrency level")
+    p.add_argument("--no-quality", action="store_true", help="serving only")
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
@@ -91,6 +95,8 @@ def main() -> None:
         results, module = engine_bench.run(RESULTS, args.repeats, args.sentences), engine_bench
     elif args.scenario == "studio":
         results, module = studio_bench.run(args.rounds), studio_bench
+    elif args.scenario == "overload":
+        results, module = overload.run(args.rounds, not args.no_quality), overload
     elif args.scenario == "distill":
         results, module = distill_bench.run(args.repeats), distill_bench
     elif args.scenario == "voicestore":

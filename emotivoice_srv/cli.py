@@ -16,7 +16,7 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import CLONING, COMMON, ENGINE, FALLBACK, PROVENANCE, SERVER, STORE, Option, add_options
+from .settings import CLONING, COMMON, ENGINE, FALLBACK, PROVENANCE, ROUTING, SERVER, STORE, Option, add_options
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP server (model loaded before the port opens)",
                        description="Load the bundle, open the port, warm up, then report ready. "
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
-    add_options(p, COMMON + ENGINE + SERVER + FALLBACK + CLONING + PROVENANCE)
+    add_options(p, COMMON + ENGINE + SERVER + FALLBACK + ROUTING + CLONING + PROVENANCE)
     add_options(p, STORE)
     p.set_defaults(func=cmd_serve)
 

@@ -318,3 +318,52 @@ def provenance_config(args: argparse.Namespace):
         key=Path(args.provenance_key) if args.provenance_key else None,
         manifest_ttl_s=args.provenance_manifest_ttl, manifest_entries=args.provenance_manifest_entries,
     )
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be in (0, 1]")
+    return value
+
+
+def _url_or_none(raw: str) -> str | None:
+    value = raw.strip().rstrip("/")
+    if value.lower() in ("", "none", "off"):
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+ROUTING = [
+    Option("--fast-share", "EMOTIVOICE_FAST_SHARE", _share, 0.5,
+           "share of the CPU cores the fast tier's own worker pool may use (workers = cores x share, at least 1; "
+           "each student session runs one intra-op thread)"),
+    Option("--fast-workers", "EMOTIVOICE_FAST_WORKERS", _positive_int_or_auto, None,
+           "the fast tier's workers ('auto', the default: cores x --fast-share; set it in a container, whose "
+           "cpu count is the node's)"),
+    Option("--fast-queue-size", "EMOTIVOICE_FAST_QUEUE_SIZE", _non_negative_int, 64,
+           "requests allowed to wait for a fast-tier worker (quality fast, latency budgets, degraded overflow)"),
+    Option("--overload-policy", "EMOTIVOICE_OVERLOAD_POLICY", str, "reject",
+           "when main's workers and queue are full: 'reject' answers 429; 'degrade' serves the request on the "
+           "fast tier while it has room (X-Route-Reason: overload) unless the client asked for quality best "
+           "explicitly or sent X-Allow-Degraded: false", ("reject", "degrade")),
+    Option("--upstream", "EMOTIVOICE_UPSTREAM", _url_or_none, None,
+           "edge mode: another emotivoice-srv (e.g. a GPU pool's Service URL) that takes enrollments, long texts, "
+           "voices only it knows and best-quality requests while local main is busy"),
+    Option("--upstream-api-key", "EMOTIVOICE_UPSTREAM_API_KEY", str, None,
+           "bearer token sent to the upstream (from a Secret in Kubernetes)"),
+    Option("--upstream-routes", "EMOTIVOICE_UPSTREAM_ROUTES", parse_list, ("enroll", "long", "busy", "voice"),
+           "which work goes upstream: enroll (POST /v1/voices), long (texts over --upstream-long-chars), busy "
+           "(quality best while every local main worker is busy), voice (a voice id the edge does not have)"),
+    Option("--upstream-long-chars", "EMOTIVOICE_UPSTREAM_LONG_CHARS", _positive_int, 400,
+           "texts longer than this many characters go upstream (route 'long')"),
+    Option("--upstream-timeout", "EMOTIVOICE_UPSTREAM_TIMEOUT", _positive_float, 5.0,
+           "seconds the upstream gets to connect and send its response headers; slower counts as a failure"),
+    Option("--upstream-failures", "EMOTIVOICE_UPSTREAM_FAILURES", _positive_int, 2,
+           "consecutive upstream failures that open the circuit breaker (work then stays local)"),
+    Option("--upstream-probe-interval", "EMOTIVOICE_UPSTREAM_PROBE_INTERVAL", _positive_float, 2.0,
+           "while the breaker is open, seconds between probes of the upstream's /readyz (one 200 closes it)"),
+]
+"""Hybrid routing: the fast tier on request, latency budgets, the overload policy, edge -> upstream."""

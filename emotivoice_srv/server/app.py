@@ -26,13 +26,14 @@ from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..errors import EmotivoiceError, InvalidInput
 from ..voices import VoiceLibrary
-from . import provenance_api, routes, studio, voices_api
+from . import dispatch, provenance_api, routes, studio, voices_api
 from .config import ServerConfig, narrow_threads
 from .lifecycle import Lifecycle
 from .metrics import Metrics
 from .middleware import RequestMiddleware, error_headers, request_fields
 from .openapi import build_openapi
 from .pool import CancelToken, InferencePool
+from .routing import RateTracker
 from .schemas import SynthesisRequest, speech_fields, tts_fields
 from .synthesis import Rendered, whole_steps
 from .tenancy import KeyRing
@@ -88,6 +89,12 @@ class ServerContext:
     main's manifest when main opened the port)."""
     provenance: Any = None
     """The Provenance service that signs every audio response (None: ``--provenance off``)."""
+    fast_pool: InferencePool | None = None
+    """The fast tier's own workers (a share of the cores), for requests routed to the fallback slot's
+    engine while main serves: quality fast, latency budgets, degraded overflow (server/routing.py)."""
+    upstream: Any = None
+    """Edge mode: the Upstream that takes some work (server/upstream.py); None without --upstream."""
+    rates: RateTracker = field(default_factory=RateTracker)
 
     def __post_init__(self) -> None:
         first = self.first_engine
@@ -99,9 +106,23 @@ class ServerContext:
         if self.pool is None:
             self.pool = InferencePool(self.config.workers, self.config.queue_capacity)
         self.metrics.bind_pool(self.pool)
+        routing = self.config.routing
+        if self.fast_pool is None and self.tiers.fallback is not None:
+            self.fast_pool = InferencePool(routing.fast_workers(os.cpu_count() or 1), routing.fast_queue_size,
+                                           name="fast")
+        if self.fast_pool is not None:
+            self.metrics.bind_fast_pool(self.fast_pool)
+        if self.upstream is None and routing.upstream is not None:
+            from .upstream import Upstream
+
+            self.upstream = Upstream(routing, self.metrics, self.config.request_timeout_s)
+        fb = self.tiers.fallback
+        self.fast_model_ids: tuple[str, ...] = (fb.engine.manifest.name,) if fb is not None and fb.engine is not None \
+            and fb.engine.manifest.name != self.main_name else ()
+        """Model ids the OpenAI route renders on the fast tier (the fallback bundle's name)."""
         rates = tuple(sorted(set(self.config.sample_rates)))
         self.tts_fields = tts_fields(self.config.formats, rates, self.sample_rate)
-        self.speech_fields = speech_fields((self.main_name, *OPENAI_MODEL_IDS))
+        self.speech_fields = speech_fields((self.main_name, *OPENAI_MODEL_IDS, *self.fast_model_ids))
         for slot in self.tiers.slots:
             slot.listeners.append(self._on_tier_change)
             self._on_tier_change(slot, slot.state, slot.state)
@@ -192,7 +213,11 @@ class ServerContext:
                 **serving}
         aliases = [{"id": alias, "object": "model", "created": main["created"], "owned_by": "emotivoice-srv",
                     "alias_of": self.main_name} for alias in OPENAI_MODEL_IDS]
-        return [main, *aliases]
+        fast = self.tier_states()[-1] if self.tiers.fallback is not None else {}
+        students = [{"id": model_id, "object": "model", "created": main["created"], "owned_by": "emotivoice-srv",
+                     "servable": True, "quality": "fast", **{k: v for k, v in fast.items() if k != "bundle"}}
+                    for model_id in self.fast_model_ids]
+        return [main, *aliases, *students]
 
     # -- background work -------------------------------------------------------------------
     async def bring_up(self) -> None:
@@ -343,8 +368,8 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/v1/tts", routes.tts, methods=["POST"]),
         Route("/v1/audio/speech", routes.speech, methods=["POST"]),
         Route("/v1/voices", voices_api.list_voices, methods=["GET"]),
-        Route("/v1/voices", voices_api.create_voice, methods=["POST"]),
-        Route("/v1/voices/{voice_id}", voices_api.get_voice, methods=["GET"]),
+        Route("/v1/voices", dispatch.create_voice, methods=["POST"]),
+        Route("/v1/voices/{voice_id}", dispatch.get_voice, methods=["GET"]),
         Route("/v1/voices/{voice_id}", voices_api.delete_voice, methods=["DELETE"]),
         Route("/v1/manifests/{manifest_id}", provenance_api.get_manifest, methods=["GET"], name="manifest"),
         Route("/v1/verify", provenance_api.verify_upload, methods=["POST"]),
@@ -365,6 +390,8 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
     async def lifespan(app: Starlette):
         ctx.tiers.bind_loop(asyncio.get_running_loop())
         tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.bring_up())]
+        if ctx.upstream is not None:
+            tasks.append(asyncio.create_task(ctx.upstream.watch()))
         try:
             yield
         finally:
@@ -372,15 +399,21 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                 task.cancel()
             ctx.tiers.drain()
             ctx.pool.shutdown(wait=False)
+            if ctx.fast_pool is not None:
+                ctx.fast_pool.shutdown(wait=False)
+            if ctx.upstream is not None:
+                await ctx.upstream.close()
             ctx.tiers.unload()
 
     middleware = [Middleware(RequestMiddleware, ctx=ctx)]
     if config.cors_origins:  # outermost, so preflights and error responses carry the CORS headers too
         middleware.insert(0, Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                                      allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-                                     allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+                                     allow_headers=["Authorization", "Content-Type", "X-Request-Id",
+                                                    "X-Latency-Budget-Ms", "X-Allow-Degraded"],
                                      expose_headers=["X-Request-Id", "X-Model-Tier", "X-Audio-Duration",
-                                                     "X-Sample-Rate", "X-Synthetic-Audio", "Link"]))
+                                                     "X-Sample-Rate", "X-Synthetic-Audio", "Link", "X-Route",
+                                                     "X-Route-Reason", "X-Degraded"]))
     app = Starlette(
         routes=route_table, middleware=middleware, lifespan=lifespan,
         exception_handlers={EmotivoiceError: _on_emotivoice_error, HTTPException: _on_http_error,

@@ -5,6 +5,8 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from .routing import RoutingConfig
+
 OPENAI_VOICES_FEMALE = ("alloy", "coral", "nova", "sage", "shimmer")
 OPENAI_VOICES_MALE = ("ash", "ballad", "echo", "fable", "onyx", "verse")
 DEFAULT_ALIASES = {**{v: "en_female_1" for v in OPENAI_VOICES_FEMALE}, **{v: "en_male_1" for v in OPENAI_VOICES_MALE}}
@@ -54,6 +56,8 @@ class ServerConfig:
     """Artificial delay before main starts loading (tests and drills: a slow GPU start)."""
     ui: bool = True
     """Serve the web studio at / (server/studio.py); off: API only."""
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    """The fast tier's pool, latency budgets, the overload policy and the upstream (server/routing.py)."""
 
     @property
     def queue_capacity(self) -> int:
@@ -72,7 +76,7 @@ class ServerConfig:
             drain_grace_s=args.drain_grace, drain_delay_s=args.drain_delay, livez_max_lag_s=args.livez_max_lag,
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
             ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
-            concurrent_threads=args.concurrent_threads, ui=args.ui == "on",
+            concurrent_threads=args.concurrent_threads, ui=args.ui == "on", routing=RoutingConfig.from_args(args),
         )
 
 

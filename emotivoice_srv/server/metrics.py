@@ -64,12 +64,28 @@ class Metrics:
                                   "kind (embedded|detached) and result (ok|failed)", ("kind", "result"), registry=r)
         self.sign_seconds = Histogram("emotivoice_provenance_sign_seconds", "Time to sign one response's manifest",
                                       buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5), registry=r)
+        self.routed = Counter("emotivoice_routed_requests", "Syntheses by where they went (main|fallback|upstream|"
+                              "rejected) and why (default|requested|latency_budget|overload|long_text|...)",
+                              ("route", "reason"), registry=r)
+        self.pool_admitted = Gauge("emotivoice_pool_admitted", "Admitted jobs (running + queued) per pool",
+                                   ("pool",), registry=r)
+        self.upstream_requests = Counter("emotivoice_upstream_requests", "Requests forwarded upstream by result "
+                                         "(ok|client_error|unreachable|slow|server_error|overloaded|breaker_open)",
+                                         ("result",), registry=r)
+        self.upstream_breaker = Gauge("emotivoice_upstream_breaker_state", "1 for the upstream circuit breaker's "
+                                      "state (closed|open)", ("state",), registry=r)
+        self.upstream_probes = Counter("emotivoice_upstream_probes", "Probes of an unavailable upstream by result",
+                                       ("result",), registry=r)
         self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
 
     def bind_pool(self, pool) -> None:
         """Queue depth and in-flight come straight from the pool at scrape time."""
         self.queue_depth.set_function(lambda: pool.queued)
         self.inflight.set_function(lambda: pool.running)
+        self.pool_admitted.labels("main").set_function(lambda: pool.busy)
+
+    def bind_fast_pool(self, pool) -> None:
+        self.pool_admitted.labels("fast").set_function(lambda: pool.busy)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -133,6 +133,11 @@ class InferencePool:
         """Admitted jobs: running plus queued."""
         return self._admitted
 
+    @property
+    def mean_job_s(self) -> float:
+        """Recent jobs' work seconds (exponentially weighted): what a job waiting for a worker waits per round."""
+        return self._mean_job_s
+
     def retry_after_s(self) -> int:
         """A client's fair wait: the work admitted ahead divided over the workers, in whole seconds."""
         return max(1, min(60, math.ceil(self._admitted / self.workers * self._mean_job_s)))

@@ -15,10 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..audio.encode import content_type
-from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, MalformedRequest
+from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, MalformedRequest, UnknownVoice
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
+from . import dispatch
 from .pool import CancelToken
+from .routing import wants_from
 from .provenance_api import SYNTHETIC_HEADER, link_header, response_facts
 from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
 from .synthesis import Rendered, stream_steps, whole_steps
@@ -79,28 +81,56 @@ class AudioStreamResponse(StreamingResponse):
             self.token.cancel()
 
 
-async def synthesize(request: Request, req: SynthesisRequest, route: str) -> Response:
+async def synthesize(request: Request, req: SynthesisRequest, route: str, body: bytes | None = None) -> Response:
+    """Route (upstream, main or the fast tier: server/dispatch.py), render, respond. ``body``: the raw
+    request, for forwarding it upstream as it came."""
     ctx = _ctx(request)
     t0 = time.perf_counter()
     fields = request_fields(request.scope)
     voice = req.options.voice
+    wants = wants_from(req.quality, req.latency_budget_ms, request.headers)
     token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
-    resolved = await resolve(ctx, principal_of(request), voice)
+    try:
+        resolved = await resolve(ctx, principal_of(request), voice)
+    except UnknownVoice:  # on an edge, a voice only the upstream has is spoken there
+        forwarded = await dispatch.remote_voice(request, ctx, body)
+        if forwarded is None:
+            raise
+        return forwarded
     if resolved is not voice:
         req = replace(req, options=replace(req.options, voice=resolved))
     slot = await ctx.tiers.select()
-    tier = slot.role
     fields.update(voice=voice if isinstance(voice, str) else voice.id, emotion=req.options.emotion, prompt=req.options.prompt,
-                  text_chars=len(req.text), format=req.format, stream=req.stream, tier=tier)
-    facts = response_facts(request, ctx, req, slot.engine, tier, route, voice)
+                  text_chars=len(req.text), format=req.format, stream=req.stream)
+    after_upstream = False
+    if body is not None and ctx.upstream is not None:
+        reason = dispatch.upstream_reason(ctx, req, wants)
+        if reason is not None:
+            forwarded = await dispatch.try_upstream(request, ctx, body, reason)
+            if forwarded is not None:
+                return forwarded
+            after_upstream = True
+    placements = dispatch.local_placements(ctx, slot, wants, req, after_upstream)
+
+    def facts_for(placed: dispatch.Placement):
+        return response_facts(request, ctx, req, placed.engine, placed.tier, route, voice)
+
     if req.stream:
-        return await _stream(request, req, route, token, t0, slot.engine, tier, facts)
-    seal = partial(ctx.provenance.seal, facts=facts) if facts is not None else None
-    future = ctx.pool.submit_steps(whole_steps(slot.engine, req, seal), token)
+        return await _stream(request, req, route, token, t0, placements, facts_for)
+
+    def steps(placed: dispatch.Placement):
+        facts = facts_for(placed)
+        seal = partial(ctx.provenance.seal, facts=facts) if facts is not None else None
+        return whole_steps(placed.engine, req, seal)
+
+    future, placed = dispatch.submit(ctx, placements, steps, token)
+    tier = placed.tier
+    fields.update(tier=tier, route_reason=placed.reason)
     rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
     ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=False)
+    ctx.rates.observe(tier, rendered.compute_seconds, len(req.text))
     fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
-    headers = _audio_headers(rendered.audio_seconds, req, tier)
+    headers = {**_audio_headers(rendered.audio_seconds, req, tier), **placed.headers()}
     if rendered.manifest_id is not None:
         headers.update([link_header(request, rendered.manifest_id)])
     return Response(rendered.body, media_type=content_type(req.format, req.sample_rate), headers=headers)
@@ -130,7 +160,7 @@ async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, 
 
 
 async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float,
-                  engine, tier: str, facts) -> Response:
+                  placements: list[dispatch.Placement], facts_for) -> Response:
     ctx = _ctx(request)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -138,7 +168,11 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     def emit(data: bytes) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, data)
 
-    future = ctx.pool.submit_steps(stream_steps(engine, req, emit), token, realtime=True)
+    future, placed = dispatch.submit(ctx, placements, lambda p: stream_steps(p.engine, req, emit), token,
+                                     realtime=True)
+    tier = placed.tier
+    facts = facts_for(placed)
+    request_fields(request.scope).update(tier=tier, route_reason=placed.reason)
     job = asyncio.wrap_future(future)
     job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
     job.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if the client left
@@ -146,7 +180,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
     if isinstance(first, asyncio.Future):
         first.result()  # a validation error, raised before any byte was sent
     fields = request_fields(request.scope)
-    headers = _audio_headers(None, req, tier)
+    headers = {**_audio_headers(None, req, tier), **placed.headers()}
     manifest_id = ctx.provenance.reserve() if facts is not None else None
     if manifest_id is not None:
         headers.update([link_header(request, manifest_id)])
@@ -173,6 +207,7 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
             if rendered is None:
                 return
             ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=True)
+            ctx.rates.observe(tier, rendered.compute_seconds, len(req.text))
             fields.update(audio_s=round(rendered.audio_seconds, 3), rtf=round(rendered.rtf, 3))
         finally:
             if manifest_id is not None and not sealed:
@@ -187,7 +222,7 @@ async def tts(request: Request) -> Response:
     if request.headers.get("content-type", "").startswith(MULTIPART):
         return await _tts_with_reference(request, ctx)
     body = await read_body(request, ctx.config.max_body_bytes)
-    return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts")
+    return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts", body)
 
 
 async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
@@ -211,8 +246,8 @@ async def speech(request: Request) -> Response:
     ctx = _ctx(request)
     body = await read_body(request, ctx.config.max_body_bytes)
     req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
-                       ctx.sample_rate)
-    return await synthesize(request, req, "/v1/audio/speech")
+                       ctx.sample_rate, ctx.fast_model_ids)
+    return await synthesize(request, req, "/v1/audio/speech", body)
 
 
 async def list_emotions(request: Request) -> Response:

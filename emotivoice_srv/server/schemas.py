@@ -15,6 +15,7 @@ from ..audio.encode import FORMATS, STREAMABLE
 from ..engine import ENERGY_RANGE_DB, PITCH_RANGE_ST, SPEED_RANGE, SynthesisOptions
 from ..errors import InvalidInput, MalformedRequest
 from ..prosody.emotion import EMOTIONS
+from .routing import QUALITIES
 
 _JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,), "object": (dict,)}
 
@@ -130,6 +131,9 @@ class SynthesisRequest:
     format: str
     sample_rate: int
     stream: bool
+    quality: str | None = None
+    """best | fast; None: not given (best, which the overload policy may degrade)."""
+    latency_budget_ms: int | None = None
 
 
 def tts_fields(formats: tuple[str, ...], sample_rates: tuple[int, ...], native_rate: int) -> tuple[Field, ...]:
@@ -151,6 +155,12 @@ def tts_fields(formats: tuple[str, ...], sample_rates: tuple[int, ...], native_r
               default=native_rate, enum=sample_rates, code="unsupported_sample_rate"),
         Field("stream", "boolean", "Send audio utterance by utterance as it is rendered (wav or pcm).",
               default=False),
+        Field("quality", "string", "best: the main model (default); fast: the fast tier (the distilled student, "
+              "X-Model-Tier: fallback). An explicit best is never degraded under overload.",
+              enum=QUALITIES, code="unknown_quality"),
+        Field("latency_budget_ms", "integer", "Longest acceptable wait for the first audio; when main cannot meet "
+              "it the fast tier answers (X-Route-Reason: latency_budget), when neither can: 429. Also the "
+              "X-Latency-Budget-Ms header.", minimum=1),
     )
 
 
@@ -162,7 +172,10 @@ def parse_tts(body: Any, fields: tuple[Field, ...]) -> SynthesisRequest:
         voice=v["voice"], emotion=v["emotion_mix"] if v["emotion_mix"] is not None else v["emotion"],
         intensity=v["intensity"], prompt=v["prompt"], speed=v["speed"], pitch=v["pitch"], energy=v["energy"])
     _check_streamable(v["format"], v["stream"])
-    return SynthesisRequest(v["text"], options, v["format"], v["sample_rate"], v["stream"])
+    if v["latency_budget_ms"] is not None and v["latency_budget_ms"] < 1:
+        raise InvalidInput("latency_budget_ms must be >= 1", code="invalid_request")
+    return SynthesisRequest(v["text"], options, v["format"], v["sample_rate"], v["stream"], v["quality"],
+                            v["latency_budget_ms"])
 
 
 def _check_streamable(fmt: str, stream: bool) -> None:
@@ -176,7 +189,8 @@ OPENAI_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 
 def speech_fields(model_ids: tuple[str, ...]) -> tuple[Field, ...]:
     return (
-        Field("model", "string", f"Accepted: {', '.join(model_ids)} (all served by the same model).",
+        Field("model", "string", f"Accepted: {', '.join(model_ids)} (the fast tier's id renders there, the others "
+              "on the main model).",
               default=model_ids[0], enum=model_ids, code="model_not_found"),
         Field("input", "string", "Text to speak.", required=True),
         Field("voice", "string", "A voice id, or an OpenAI voice name mapped by --voice-aliases.", required=True),
@@ -192,7 +206,8 @@ def speech_fields(model_ids: tuple[str, ...]) -> tuple[Field, ...]:
 
 
 def parse_speech(body: Any, fields: tuple[Field, ...], aliases: Mapping[str, str], formats: tuple[str, ...],
-                 native_rate: int) -> SynthesisRequest:
+                 native_rate: int, fast_model_ids: tuple[str, ...] = ()) -> SynthesisRequest:
+    """``fast_model_ids``: model ids served by the fast tier (the student's bundle name)."""
     v = validate(body, fields)
     fmt = v["response_format"]
     if fmt == "aac" or fmt not in formats:
@@ -204,4 +219,5 @@ def parse_speech(body: Any, fields: tuple[Field, ...], aliases: Mapping[str, str
     options = SynthesisOptions(voice=aliases.get(v["voice"], v["voice"]), emotion=v["emotion"],
                                intensity=v["intensity"], prompt=v["instructions"], speed=v["speed"])
     # OpenAI clients read the body as it arrives: the streamable formats are streamed.
-    return SynthesisRequest(v["input"], options, fmt, native_rate, stream=fmt in ("wav", "pcm"))
+    return SynthesisRequest(v["input"], options, fmt, native_rate, stream=fmt in ("wav", "pcm"),
+                            quality="fast" if v["model"] in fast_model_ids else None)

@@ -25,6 +25,8 @@ VALUE_SETS: dict[str, dict] = {
         "bundle": "main", "precision": "int8", "readyOnFallback": True}}},
     "no-fallback": {"server": {"fallback": {"bundle": "none"}}},
     "api-only-no-studio": {"server": {"ui": False}},
+    "edge-node": {"server": {"routing": {"overloadPolicy": "degrade", "upstream": {
+        "url": "http://tts-gpu.speech.svc:8000", "existingSecret": "gpu-pool-key", "longChars": 300}}}},
     "ingress": {"ingress": {"enabled": True, "className": "nginx",
                             "annotations": {"nginx.ingress.kubernetes.io/proxy-buffering": "off"},
                             "tls": [{"hosts": ["tts.example.com"], "secretName": "tts-tls"}]}},

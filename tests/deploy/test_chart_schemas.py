@@ -111,6 +111,7 @@ EXPECTED_KINDS = {
     "gpu-main-fallback-ready-on-fallback": BASE_KINDS,
     "no-fallback": BASE_KINDS,
     "api-only-no-studio": BASE_KINDS,
+    "edge-node": BASE_KINDS,
     "ingress": BASE_KINDS | {"Ingress"},
     "monitoring": BASE_KINDS | {"ServiceMonitor", "PrometheusRule"},
     "api-keys": BASE_KINDS | {"Secret", "ServiceMonitor"},

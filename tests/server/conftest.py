@@ -29,8 +29,9 @@ def port_open(port: int) -> bool:
 
 
 class ServerProcess:
-    def __init__(self, bundle_dir: Path, *args: str, env: dict[str, str] | None = None, log_dir: Path) -> None:
-        self.port = free_port()
+    def __init__(self, bundle_dir: Path, *args: str, env: dict[str, str] | None = None, log_dir: Path,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()  # a given port: a restart where clients expect the server
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
         if "--cache-dir" not in args:  # a fresh voice registry and fit cache unless the test shares one
@@ -103,8 +104,8 @@ def start_server(bundle_dir, tmp_path_factory):
     started: list[ServerProcess] = []
     log_dir = tmp_path_factory.mktemp("server-logs")
 
-    def start(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
-        server = ServerProcess(bundle_dir, *args, env=env, log_dir=log_dir)
+    def start(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> ServerProcess:
+        server = ServerProcess(bundle_dir, *args, env=env, log_dir=log_dir, port=port)
         started.append(server)
         return server
 

@@ -28,7 +28,7 @@ SPEECH = speech_fields(("kokoro-82m", "tts-1"))
 ALIASES = {"alloy": "en_female_1"}
 
 TTS_NAMES = ["text", "voice", "emotion", "intensity", "emotion_mix", "prompt", "speed", "pitch", "energy",
-             "format", "sample_rate", "stream"]
+             "format", "sample_rate", "stream", "quality", "latency_budget_ms"]
 SPEECH_NAMES = ["model", "input", "voice", "instructions", "response_format", "speed", "stream_format",
                 "emotion", "intensity"]
 
