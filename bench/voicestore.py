@@ -142,7 +142,7 @@ def propagation(bundle: Path, redis_url: str, rounds: int) -> dict:
 
     reference = _wav(bundle)
     extra = ("--voice-store", redis_url, "--fallback-bundle", "none", "--no-warmup", "--workers", "2",
-             "--fit-budget", "0.2", "--fit-evaluations", "0")
+             "--fit-evaluations", "0")
     with tempfile.TemporaryDirectory() as tmp:
         servers = []
         for name in ("a", "b"):

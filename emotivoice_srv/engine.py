@@ -10,7 +10,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
@@ -31,6 +31,7 @@ from .prosody import (
     parse_emotion,
     resolve_prosody,
 )
+from .audio import timbre_eq
 from .audio.edges import trim_edges
 from .prosody.transform import apply_gain
 from .text.frontend import Frontend, Utterance
@@ -217,8 +218,10 @@ class Engine:
         speed = _check_range("speed", options.speed, SPEED_RANGE)
         pitch = _check_range("pitch", options.pitch, PITCH_RANGE_ST, " semitones")
         energy = _check_range("energy", options.energy, ENERGY_RANGE_DB, " dB")
-        return voice, spec, resolve_prosody(spec, pitch_st=pitch + voice.pitch, rate=speed * voice.speed,
-                                            energy_db=energy)
+        params = resolve_prosody(spec, pitch_st=pitch + voice.pitch, rate=speed * voice.speed, energy_db=energy)
+        if voice.pitch_range != 1.0:
+            params = replace(params, pitch_range=params.pitch_range * voice.pitch_range)
+        return voice, spec, params
 
     # -- rendering -------------------------------------------------------------------------
     def render(self, utt: Utterance, voice: Voice, params: ProsodyParams,
@@ -248,6 +251,8 @@ class Engine:
         if trace is not None:
             trace.update(tokens=utt.tokens, style=style, speed=params.rate, durations=out.durations, frames=frames,
                          f0_raw=f0_raw, energy_raw=energy_raw, f0=f0, energy=energy, audio=audio)
+        if voice.eq_db:
+            audio = timbre_eq.apply(audio, self.sample_rate, voice.eq_db)
         audio = apply_gain(audio, params.energy_db)
         t.duration, t.prosody, t.decoder = t1 - t0, t3 - t2, t5 - t4
         t.host = (t2 - t1) + (t4 - t3) + (time.perf_counter() - t5)

@@ -157,10 +157,14 @@ CLONING = [
            "longest accepted reference speech in seconds"),
     Option("--max-upload-bytes", "EMOTIVOICE_MAX_UPLOAD_BYTES", _positive_int, 20 * 1024 * 1024,
            "largest accepted reference-audio upload (413 above)"),
+    Option("--fit-evaluations", "EMOTIVOICE_FIT_EVALUATIONS", _non_negative_int, 0,
+           "refinement candidates the voice fit renders after the stock timbres (work, not time: "
+           "the same audio always gives the same voice)"),
     Option("--fit-budget", "EMOTIVOICE_FIT_BUDGET", _positive_float, 8.0,
-           "seconds the voice fit may search (after its first candidates)"),
-    Option("--fit-evaluations", "EMOTIVOICE_FIT_EVALUATIONS", _non_negative_int, 12,
-           "most refinement candidates the voice fit renders"),
+           "ignored since fit version 2 (the fit is bounded by work, not time); accepted so existing "
+           "configurations still start"),
+    Option("--fit-eq-strength", "EMOTIVOICE_FIT_EQ_STRENGTH", _non_negative_float, 1.0,
+           "strength of a cloned voice's long-term-spectrum equalizer toward its reference (0 = off)"),
     Option("--voice-cache-bytes", "EMOTIVOICE_VOICE_CACHE_BYTES", _positive_int, 256 * 1024 * 1024,
            "size bound of the on-disk fit cache (least recently used entries are evicted)"),
     Option("--require-consent", "EMOTIVOICE_REQUIRE_CONSENT", parse_bool, False,
@@ -197,6 +201,7 @@ def store_config(args: argparse.Namespace):
 
 def cloning_config(args: argparse.Namespace):
     """The CloningConfig described by parsed CLONING options."""
+    from .audio.timbre_eq import EqConfig
     from .cloning import CloningConfig, FitConfig, IntakeLimits
 
     if args.min_reference_s > args.max_reference_s:
@@ -204,7 +209,7 @@ def cloning_config(args: argparse.Namespace):
     return CloningConfig(
         limits=IntakeLimits(min_speech_s=args.min_reference_s, max_speech_s=args.max_reference_s,
                             max_bytes=args.max_upload_bytes),
-        fit=FitConfig(evaluations=args.fit_evaluations, time_budget_s=args.fit_budget),
+        fit=FitConfig(evaluations=args.fit_evaluations, eq=EqConfig(strength=args.fit_eq_strength)),
         cache_bytes=args.voice_cache_bytes, require_consent=args.require_consent,
     )
 

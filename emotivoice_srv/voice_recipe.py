@@ -16,6 +16,11 @@ import numpy as np
 TIMBRE = slice(0, 128)
 PROSODY = slice(128, 256)
 
+EQ_POINTS = 65
+"""Length of a recipe's ``eq_db`` (the grid of ``audio.timbre_eq``)."""
+EQ_LIMIT_DB = 24.0
+PITCH_RANGE_LIMITS = (0.5, 2.0)
+
 ENGLISH_PROSODY = {
     "female": {"jf_gongitsune": 1.0},
     "male": {"jm_kumo": 0.5, "jf_gongitsune": 0.5},
@@ -38,6 +43,10 @@ class VoiceRecipe:
     pitch: float = 0.0
     """Semitones added to every request's pitch."""
     timbre_offset: tuple[float, ...] = field(default=())
+    eq_db: tuple[float, ...] = field(default=())
+    """Post-decoder equalizer gains in dB on ``audio.timbre_eq.GRID_HZ`` (empty = none)."""
+    pitch_range: float = 1.0
+    """Factor on the F0 range around each utterance's median (the reference speaker's liveliness)."""
 
     @property
     def description(self) -> str:
@@ -50,16 +59,30 @@ class VoiceRecipe:
 
     def to_dict(self) -> dict[str, Any]:
         return {"timbre": dict(self.timbre), "prosody": dict(self.prosody), "speed": self.speed,
-                "pitch": self.pitch, "timbre_offset": [round(float(x), 6) for x in self.timbre_offset]}
+                "pitch": self.pitch, "timbre_offset": [round(float(x), 6) for x in self.timbre_offset],
+                **({"eq_db": [round(float(x), 3) for x in self.eq_db]} if self.eq_db else {}),
+                **({"pitch_range": self.pitch_range} if self.pitch_range != 1.0 else {})}
 
     @classmethod
     def from_dict(cls, voice_id: str, gender: str, raw: Mapping[str, Any]) -> VoiceRecipe:
         offset = tuple(float(x) for x in raw.get("timbre_offset", ()))
         if offset and len(offset) != TIMBRE.stop - TIMBRE.start:
             raise ValueError(f"timbre_offset must have 128 numbers, got {len(offset)}")
+        eq = tuple(float(x) for x in raw.get("eq_db", ()))
+        if eq and len(eq) != EQ_POINTS:
+            raise ValueError(f"eq_db must have {EQ_POINTS} numbers, got {len(eq)}")
+        if any(not np.isfinite(x) or abs(x) > EQ_LIMIT_DB for x in eq):
+            raise ValueError(f"eq_db gains must be finite and within ±{EQ_LIMIT_DB:g} dB")
         return cls(voice_id, gender, {str(k): float(v) for k, v in raw["timbre"].items()},
                    {str(k): float(v) for k, v in raw["prosody"].items()}, float(raw.get("speed", 1.0)),
-                   float(raw.get("pitch", 0.0)), offset)
+                   float(raw.get("pitch", 0.0)), offset, eq, _pitch_range(raw.get("pitch_range", 1.0)))
+
+
+def _pitch_range(raw: Any) -> float:
+    value = float(raw)
+    if not PITCH_RANGE_LIMITS[0] <= value <= PITCH_RANGE_LIMITS[1]:
+        raise ValueError(f"pitch_range must be within {PITCH_RANGE_LIMITS}, got {value}")
+    return value
 
 
 def _weighted(tables: Mapping[str, np.ndarray], mix: Mapping[str, float], part: slice) -> np.ndarray:

@@ -26,6 +26,10 @@ class Voice:
     """Semitones added to every request's pitch (cloned voices match their speaker's register)."""
     kind: str = "builtin"
     """builtin (from the bundle) or enrolled (cloned from reference audio)."""
+    eq_db: tuple[float, ...] = ()
+    """Post-decoder timbre equalizer gains (dB on ``audio.timbre_eq.GRID_HZ``); empty = none."""
+    pitch_range: float = 1.0
+    """Factor on every request's F0 range (cloned voices: the speaker's own liveliness)."""
 
     def style(self, n_phonemes: int) -> np.ndarray:
         row = min(max(n_phonemes, 1), self.table.shape[0]) - 1

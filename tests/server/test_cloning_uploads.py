@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
+FAST_FIT = ("--fit-evaluations", "0", "--enroll-wait", "120")
+"""No refinement; a long wait, so a fit on a busy machine still answers 201 (these tests are about
+which audio is accepted, not how fast)."""
 
 
 @pytest.fixture(scope="module")
 def upload_server(start_server):
-    """Default intake limits (3..30 s of speech, 20 MiB uploads), a one-candidate fit."""
+    """Default intake limits (3..30 s of speech, 20 MiB uploads), the stock-timbre fit."""
     srv = start_server("--workers", "2", "--no-warmup", *FAST_FIT)
     srv.wait_port()
     srv.wait_ready()

@@ -22,7 +22,7 @@ from prometheus_samples import scrape, value
 from emotivoice_srv.provenance import verify_bytes
 from emotivoice_srv.provenance.verify import MEDIA_TYPES
 
-FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
+FAST_FIT = ("--fit-evaluations", "0")
 TEXT = "Marked speech. A second one."
 LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="c2pa-manifest"')
 

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 KEY = "studio-test-key"
-FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
+FAST_FIT = ("--fit-evaluations", "0")
 THREE_SENTENCES = ("The morning train was late again. Everyone on the platform sighed at once. "
                    "Then the sun came out and nobody minded any more.")
 MIC_TEXT = ("I am speaking into the microphone right now. The weather was lovely today, "

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from prometheus_samples import scrape, value
 
-FAST_FIT = ("--fit-budget", "0.2", "--fit-evaluations", "0")
+FAST_FIT = ("--fit-evaluations", "0")
 """One candidate per fit (about 2 s on a 2-core CPU): enough to exercise every path."""
 SERVER_ARGS = ("--workers", "2", "--no-warmup", *FAST_FIT)
 TEXT = "Hello from a cloned voice."
