@@ -14,7 +14,8 @@ import httpx
 import pytest
 from prometheus_samples import scrape, value
 from redis_server import RedisServer
-from tests.server.test_voices_api import FAST_FIT, TEXT, assert_error, assert_speech, enroll, tts, with_gain
+from tests.server.test_voices_api import (FAST_FIT, TEXT, assert_error, assert_speech, enroll, tts, upload_at_once,
+                                          with_gain)
 
 pytestmark = pytest.mark.slow  # three real processes and several fits: ~2 min on 2 cores (runs in CI)
 
@@ -99,22 +100,7 @@ def test_eight_concurrent_uploads_across_both_replicas_fit_once(replicas, refere
     a, b = replicas
     fresh = with_gain(reference_wav, -2.0)
     before = fits(a) + fits(b)
-    barrier = threading.Barrier(8)
-    results: list = [None] * 8
-
-    def upload(i: int) -> None:
-        with (a if i % 2 else b).client() as c:
-            barrier.wait()
-            try:
-                results[i] = enroll(c, "Crowd Voice", fresh)
-            except Exception as exc:  # reported below, with the others
-                results[i] = exc
-
-    threads = [threading.Thread(target=upload, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = upload_at_once([b, a], "Crowd Voice", fresh)
     statuses = [getattr(r, "status_code", r) for r in results]
     assert all(s in (200, 201) for s in statuses), statuses
     assert {r.json()["id"] for r in results} == {"crowd_voice"}

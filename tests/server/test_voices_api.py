@@ -202,26 +202,33 @@ def test_builtin_id_as_a_name_conflicts(vc, reference_wav, name):
     assert vc.get("/v1/voices/en_male_1").json()["kind"] == "builtin"
 
 
-# -- single-flight -----------------------------------------------------------------------------------
-def test_concurrent_uploads_of_new_audio_share_one_fit(vc, clone_server, reference_wav):
-    fresh = with_gain(reference_wav, -2.0)  # never uploaded before: not in the cache
-    before = scrape(vc)
-    barrier = threading.Barrier(8)
-    results: list = [None] * 8
+def upload_at_once(servers, name: str, audio: bytes, uploads: int = 8) -> list:
+    """``uploads`` enrollments of the same audio released together, spread round-robin over ``servers``;
+    each slot holds the response or the exception it raised."""
+    barrier = threading.Barrier(uploads)
+    results: list = [None] * uploads
 
     def upload(i: int) -> None:
-        with clone_server.client() as c:
+        with servers[i % len(servers)].client() as c:
             barrier.wait()
             try:
-                results[i] = enroll(c, "Crowd Voice", fresh)
-            except Exception as exc:  # reported below, with the others
+                results[i] = enroll(c, name, audio)
+            except Exception as exc:  # reported by the caller, with the others
                 results[i] = exc
 
-    threads = [threading.Thread(target=upload, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(uploads)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
+    return results
+
+
+# -- single-flight -----------------------------------------------------------------------------------
+def test_concurrent_uploads_of_new_audio_share_one_fit(vc, clone_server, reference_wav):
+    fresh = with_gain(reference_wav, -2.0)  # never uploaded before: not in the cache
+    before = scrape(vc)
+    results = upload_at_once([clone_server], "Crowd Voice", fresh)
     try:
         statuses = [getattr(r, "status_code", r) for r in results]
         assert all(s in (200, 201) for s in statuses), statuses
