@@ -64,6 +64,13 @@ def outside_references(root: Path, names: tuple[str, ...] = SCANNED) -> list[str
     return found
 
 
+def scan_one_line(root: Path, line: str) -> list[str]:
+    """The scan's findings for a tree holding one file, tests/quality/conftest.py, whose line 2 is ``line``."""
+    (root / "tests" / "quality").mkdir(parents=True)
+    (root / "tests" / "quality" / "conftest.py").write_text(f"from pathlib import Path\n{line}\n")
+    return outside_references(root, ("tests",))
+
+
 def test_no_source_file_reads_a_path_outside_the_repository():
     assert outside_references(REPO) == []
 
@@ -76,9 +83,7 @@ def test_no_source_file_reads_a_path_outside_the_repository():
     'EVAL = ROOT / "shared" / "eval" / "sentences_en.txt"',
 ])
 def test_the_scan_catches_each_way_out(tmp_path, line):
-    (tmp_path / "tests" / "quality").mkdir(parents=True)
-    (tmp_path / "tests" / "quality" / "conftest.py").write_text(f"from pathlib import Path\n{line}\n")
-    assert outside_references(tmp_path, ("tests",)) == [f"tests/quality/conftest.py:2: {line}"]
+    assert scan_one_line(tmp_path, line) == [f"tests/quality/conftest.py:2: {line}"]
 
 
 @pytest.mark.parametrize("line", [
@@ -87,9 +92,7 @@ def test_the_scan_catches_each_way_out(tmp_path, line):
     'raw["id"] = "../etc/passwd"  # outside-path-ok: the traversal the registry must refuse',
 ])
 def test_the_scan_lets_paths_inside_the_repository_pass(tmp_path, line):
-    (tmp_path / "tests" / "quality").mkdir(parents=True)
-    (tmp_path / "tests" / "quality" / "conftest.py").write_text(f"from pathlib import Path\n{line}\n")
-    assert outside_references(tmp_path, ("tests",)) == []
+    assert scan_one_line(tmp_path, line) == []
 
 
 def test_the_evaluation_sentences_ship_inside_the_repository():
