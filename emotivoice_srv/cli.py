@@ -174,19 +174,38 @@ def load_cloner(args: argparse.Namespace, engine, *, publish: bool = True, store
         return None, exc.message
 
 
-def start_provenance(args: argparse.Namespace):
-    """The Provenance service (identity loaded, checked and probed), or None with ``--provenance off``.
-    A bad certificate or key raises ProvenanceConfigError naming the setting (exit 2)."""
+def _provenance_config(args: argparse.Namespace):
+    """The provenance settings, or None (logged) with ``--provenance off``."""
     from .settings import provenance_config
 
     config = provenance_config(args)
     if not config.enabled:
         log.warning("provenance marking is off (--provenance off): audio responses carry no Content Credentials")
         return None
+    return config
+
+
+def start_provenance(args: argparse.Namespace):
+    """The Provenance service (identity loaded, checked and probed), or None with ``--provenance off``.
+    A bad certificate or key raises ProvenanceConfigError naming the setting (exit 2)."""
+    config = _provenance_config(args)
+    if config is None:
+        return None
     from . import __version__
     from .provenance import Provenance
 
     return Provenance.start(config, _cache_dir(args), __version__)
+
+
+def deferred_provenance(args: argparse.Namespace):
+    """The server's Provenance, started once the port is open (provenance/deferred.py), or None."""
+    config = _provenance_config(args)
+    if config is None:
+        return None
+    from . import __version__
+    from .provenance.deferred import DeferredProvenance
+
+    return DeferredProvenance(config, _cache_dir(args), __version__)
 
 
 def _parse_emotion_arg(raw: str | None):

@@ -189,7 +189,10 @@ class ServerContext:
         return self.cloner.store.health()
 
     def readiness(self) -> tuple[bool, str]:
-        return self.lifecycle.readiness(self.tiers.readiness())
+        ready, reason = self.lifecycle.readiness(self.tiers.readiness())
+        if ready and getattr(self.provenance, "starting", False):
+            return False, "starting: the provenance signing identity is loading"
+        return ready, reason
 
     def tier_states(self) -> list[dict]:
         out = []

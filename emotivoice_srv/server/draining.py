@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import uvicorn
 
@@ -17,6 +18,8 @@ class DrainingServer(uvicorn.Server):
         self.ctx = ctx
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_task: asyncio.Task | None = None
+        self.on_listening: list[Callable[[], object]] = []
+        """Called once the sockets listen (work kept off the cold start's critical path)."""
 
     async def startup(self, sockets=None) -> None:
         self._loop = asyncio.get_running_loop()
@@ -27,6 +30,12 @@ class DrainingServer(uvicorn.Server):
             log.info("listening", extra={"host": self.config.host, "port": ports[0] if ports else self.config.port,
                                          "since_start_s": round(time.monotonic() - lc.started_at, 3),
                                          "load_s": lc.load_seconds})
+            for hook in self.on_listening:
+                hook()
+
+    def stop(self) -> None:
+        """Exit as after a second signal (any thread): for a start that failed after the port opened."""
+        self.should_exit = True
 
     def handle_exit(self, sig, frame) -> None:
         if self._loop is not None and self.ctx.lifecycle.begin_drain():

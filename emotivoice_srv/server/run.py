@@ -2,8 +2,8 @@
 
 Order: the first tier's engine (fallback if configured, else main) starts loading on a thread at
 once, while this thread imports the web stack (session creation releases the GIL, so the two
-overlap) -> app -> uvicorn binds the socket -> warm-up (and main, behind a fallback) in the
-background -> /readyz 200. On the first SIGTERM/SIGINT /readyz turns 503 at once, new requests get
+overlap) -> app -> uvicorn binds the socket -> warm-up (and main, behind a fallback) and the
+provenance identity in the background -> /readyz 200. On the first SIGTERM/SIGINT /readyz turns 503 at once, new requests get
 503, and the process exits when the in-flight ones are done (or the grace period ends); a second
 signal exits at once.
 """
@@ -24,8 +24,8 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import (fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name, open_voice_store,
-                       start_provenance)
+    from ..cli import (deferred_provenance, fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name,
+                       open_voice_store)
     from ..errors import InvalidInput
     from ..settings import cloning_config
     from .tenancy import KeyRing
@@ -63,7 +63,7 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
         from .app import create_app
         from .draining import DrainingServer
 
-        provenance = start_provenance(args)  # a bad certificate stops the start here, naming the setting
+        provenance = deferred_provenance(args)  # its identity loads once the port is open (cold start)
         first, (cloner, cloning_error) = loading.result()
     first_slot = fallback if fallback is not None and fallback.state is TierState.LOADING else main
     first_slot.move(TierState.WARMING, engine=first)
@@ -77,5 +77,9 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
                                timeout_keep_alive=5)
     server = DrainingServer(uv_config, app.state.ctx)
+    if provenance is not None:  # a bad certificate stops the server (exit 2), naming the setting
+        server.on_listening.append(lambda: provenance.start(on_failure=lambda exc: server.stop()))
     server.run()
+    if provenance is not None and provenance.error is not None:
+        raise provenance.error
     return 0
