@@ -34,8 +34,13 @@ class Launched:
 
 
 def launch(argv: list[str], port: int | None = None, env: dict | None = None, stdout=subprocess.DEVNULL) -> Launched:
+    env = {**os.environ, **(env or {})}
+    # A deployed server runs compiled bytecode (pip compiles a wheel's modules at install; a checkout
+    # writes __pycache__ on its first run). Without this, a PYTHONDONTWRITEBYTECODE=1 environment (as
+    # on our dev VM and in the Dockerfile's build stages) recompiles the package's sources at every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, env=env)
     return Launched(proc, t0, port, f"http://127.0.0.1:{port}" if port else "")
 
 
