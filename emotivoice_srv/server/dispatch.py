@@ -24,7 +24,7 @@ from .routing import FAST, MAIN, Load, Wants
 from .breaker import UpstreamUnavailable
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
     from .schemas import SynthesisRequest
 
 log = logging.getLogger("emotivoice_srv.server")

@@ -8,7 +8,7 @@ from ..audio.encode import CONTENT_TYPES
 from .schemas import object_schema
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],

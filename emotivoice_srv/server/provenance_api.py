@@ -18,7 +18,7 @@ from ..errors import MalformedRequest, NotFound
 from ..provenance import MANIFEST_MEDIA_TYPE, SynthesisFacts, verify_bytes
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
     from .schemas import SynthesisRequest
 
 SYNTHETIC_HEADER = ("X-Synthetic-Audio", "true")

@@ -28,7 +28,7 @@ from .tenant_voices import principal_of, resolve
 from .voices_api import MULTIPART, read_form, reference_fit, request_consent
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
 
 log = logging.getLogger("emotivoice_srv.server")
 

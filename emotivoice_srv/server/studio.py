@@ -19,7 +19,7 @@ from ..engine import PITCH_RANGE_ST, SPEED_RANGE
 from ..prosody.emotion import EMOTIONS
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "studio"
 PREFIX = "/studio/"

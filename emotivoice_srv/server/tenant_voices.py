@@ -18,7 +18,7 @@ from ..voices import Voice
 from .tenancy import SCOPE_KEY, SINGLE_TENANT, Principal
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
 
 
 def principal_of(request: Request) -> Principal:

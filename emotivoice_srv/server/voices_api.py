@@ -37,7 +37,7 @@ from .pool import CancelToken
 from .tenant_voices import address, from_store, principal_of, public_id, remote_pending
 
 if TYPE_CHECKING:
-    from .app import ServerContext
+    from .context import ServerContext
 
 MULTIPART = "multipart/form-data"
 FORM_OVERHEAD_BYTES = 64 * 1024
