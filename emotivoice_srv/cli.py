@@ -1,4 +1,4 @@
-"""The ``emotivoice-srv`` command: serve, export, synth, voices, emotions.
+"""The ``emotivoice-srv`` command: serve, export, synth, voices, emotions, bundle.
 
 Exit codes: 0 ok, 2 bad usage or input (message on stderr), 3 model/bundle problem.
 """
@@ -421,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emotions", help="list emotions and their prosody presets")
     add_options(p, COMMON)
     p.set_defaults(func=cmd_emotions)
+
+    from .bundle_cli import add_bundle_commands
+
+    add_bundle_commands(sub)
     return parser
 
 

@@ -13,6 +13,10 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
     ├── VoiceConflict (409)         a voice name already taken, or a voice still being enrolled
     ├── UnknownEmotion (422)        the emotion is not one of the seven (message names them)
     ├── BundleError (500)           a model bundle is missing, incomplete or fails verification
+    │   ├── BundleNotFound (404)    no stored bundle version matches the reference (bundle/store.py)
+    │   ├── BundlePathForbidden (403)  a bundle path outside the allowed roots
+    │   └── DeltaRejected (422)     a delta file that is truncated, corrupt, unsafe or builds wrong
+    │       └── DeltaBaseMismatch (409)  a delta made for another base version (message names it)
     ├── SourceError (500)           an export source package is missing or corrupted
     └── (server only)
         ├── MalformedRequest (400)  the body is not JSON / not the declared content type
@@ -76,6 +80,28 @@ class UnknownEmotion(InvalidInput):
 
 class BundleError(EmotivoiceError):
     code = "bundle_error"
+
+
+class BundleNotFound(BundleError):
+    code = "bundle_not_found"
+    http_status = 404
+
+
+class BundlePathForbidden(BundleError):
+    code = "bundle_path_forbidden"
+    http_status = 403
+
+
+class DeltaRejected(BundleError):
+    """A bad delta; ``code`` says how: delta_truncated, delta_corrupt, delta_unsafe_path, delta_hash_mismatch."""
+
+    code = "delta_invalid"
+    http_status = 422
+
+
+class DeltaBaseMismatch(DeltaRejected):
+    code = "delta_base_mismatch"
+    http_status = 409
 
 
 class SourceError(EmotivoiceError):

@@ -25,3 +25,8 @@ def bundles_dir(cache_dir: Path) -> Path:
 
 def staging_dir(cache_dir: Path) -> Path:
     return cache_dir / "staging"
+
+
+def store_dir(cache_dir: Path) -> Path:
+    """The bundle store's default root (bundle/store.py): versions side by side, files stored once."""
+    return cache_dir / "store"

@@ -372,3 +372,24 @@ ROUTING = [
            "while the breaker is open, seconds between probes of the upstream's /readyz (one 200 closes it)"),
 ]
 """Hybrid routing: the fast tier on request, latency budgets, the overload policy, edge -> upstream."""
+
+BUNDLE_STORE = [
+    Option("--bundle-store", "EMOTIVOICE_BUNDLE_STORE", str, None,
+           "bundle store directory: versions side by side, each file stored once, an 'active' symlink "
+           "(default: <cache-dir>/store; see docs/lifecycle.md)"),
+    Option("--bundle-roots", "EMOTIVOICE_BUNDLE_ROOTS", parse_list, (),
+           "comma-separated directories besides the store and <cache-dir>/bundles from which a bundle may be "
+           "named by path (admin API, `bundle activate`); anything else is refused (403)"),
+]
+"""The bundle store (bundle/store.py): the `bundle` commands, and the server's model lifecycle."""
+
+
+def bundle_store(args: argparse.Namespace, cache_dir):
+    """The BundleStore described by parsed BUNDLE_STORE options (``cache_dir``: the resolved --cache-dir)."""
+    from pathlib import Path
+
+    from .bundle.store import BundleStore
+    from .paths import bundles_dir, store_dir
+
+    root = Path(args.bundle_store) if args.bundle_store else store_dir(Path(cache_dir))
+    return BundleStore(root, allowed_roots=(bundles_dir(Path(cache_dir)), *(Path(r) for r in args.bundle_roots)))

@@ -113,6 +113,13 @@ class Manifest:
         """The first asset with this role (e.g. ``speaker_encoder``), or None."""
         return next((a for a in self.assets if a.role == role), None)
 
+    def files(self, precisions: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...]:
+        """Every file the manifest names, as (relative path, sha256): graphs (of ``precisions``, default
+        all), voices, assets. ``manifest.json`` itself is not among them."""
+        wanted = precisions or self.precisions
+        return (tuple((g.file, g.sha256) for g in self.graphs if g.precision in wanted)
+                + tuple((v.file, v.sha256) for v in self.voices) + tuple((a.file, a.sha256) for a in self.assets))
+
     @property
     def precisions(self) -> tuple[str, ...]:
         return tuple(p for p in PRECISIONS if any(g.precision == p for g in self.graphs))

@@ -18,11 +18,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def verify_files(bundle_dir: Path, manifest: Manifest, precisions: tuple[str, ...] | None = None) -> None:
     """Hash every graph (of the given precisions) and voice file; raise on the first mismatch."""
-    wanted = precisions or manifest.precisions
-    files = [(g.file, g.sha256) for g in manifest.graphs if g.precision in wanted]
-    files += [(v.file, v.sha256) for v in manifest.voices]
-    files += [(a.file, a.sha256) for a in manifest.assets]
-    for rel, digest in files:
+    for rel, digest in manifest.files(precisions):
         path = Path(bundle_dir) / rel
         if not path.is_file():
             raise BundleError(f"bundle file missing: {path}", code="bundle_corrupt")
