@@ -1,6 +1,6 @@
 """Benchmarks. Serving: ``python -m bench coldstart|latency|throughput|all`` -> bench/results/<machine>-<date>.json
 and BENCHMARKS.md. Components: ``engine`` (export, sizes, RTF per precision), ``clone`` (voice cloning) and ``voicestore``
-(voice lookup local vs Redis, propagation between replicas)."""
+(voice lookup local vs Redis, propagation between replicas), ``delta`` (bundle delta updates vs whole bundles)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, distill_bench, engine_bench, overload, provenance_bench, studio_bench, voicestore
+from . import clone_bench, delta_bench, distill_bench, engine_bench, overload, provenance_bench, studio_bench, voicestore
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -106,6 +106,11 @@ def main() -> None:
     p = sub.add_parser("provenance", help="C2PA signing: added latency per response (p50/p99) and bytes, per format")
     p.add_argument("--rounds", type=int, default=200)
     p.add_argument("--starts", type=int, default=5, help="server starts with marking on and off each (0: skip)")
+    p = sub.add_parser("delta", help="bundle delta updates: size and apply time vs the full bundle for a new voice, a "
+                                      "retrained student, a re-quantized graph, a version bump; bsdiff4 vs zstd")
+    p.add_argument("--level", type=int, default=19, help="zstd level of the deltas")
+    p.add_argument("--repeats", type=int, default=3, help="applies (and full copies) per update")
+    p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -120,6 +125,8 @@ def main() -> None:
         results, module = distill_bench.run(args.repeats), distill_bench
     elif args.scenario == "voicestore":
         results, module = voicestore.run(args.rounds, args.per_round, args.propagation_rounds), voicestore
+    elif args.scenario == "delta":
+        results, module = delta_bench.run(args.level, args.repeats), delta_bench
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:
