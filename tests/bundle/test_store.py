@@ -4,11 +4,11 @@ uploads, and bundle paths confined to the allowed roots."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from bench.delta_bench import link_tree, write_manifest
 from emotivoice_srv.bundle import read_manifest, verify_files
 from emotivoice_srv.bundle.delta import manifest_sha256
 from emotivoice_srv.bundle.store import BundleStore
@@ -83,12 +83,8 @@ def test_gc_removes_versions_that_are_neither_active_nor_previous(bundle_dir, up
     store.add(bundle_dir)
     store.add(updated_bundle)
     third = tmp_path / "third"  # 1.0.0 with a version bump only: shares every file with 1.0.0
-    third.mkdir()
-    for p in bundle_dir.rglob("*"):
-        target = third / p.relative_to(bundle_dir)
-        target.mkdir(parents=True, exist_ok=True) if p.is_dir() else os.link(p, target)
-    (third / "manifest.json").unlink()
-    (third / "manifest.json").write_text(dataclasses.replace(read_manifest(bundle_dir), version="1.0.1").to_json())
+    link_tree(bundle_dir, third)
+    write_manifest(third, dataclasses.replace(read_manifest(bundle_dir), version="1.0.1"))
     store.add(third)
     store.activate("1.0.1")  # active 1.0.1, previous 1.0.0; 1.1.0 goes, with its two voice files
     report = store.gc()
