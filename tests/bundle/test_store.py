@@ -11,7 +11,7 @@ import pytest
 from bench.delta_bench import link_tree, write_manifest
 from emotivoice_srv.bundle import read_manifest, verify_files
 from emotivoice_srv.bundle.delta import manifest_sha256
-from emotivoice_srv.bundle.store import BundleStore
+from emotivoice_srv.bundle.store import BundleStore, within_roots
 from emotivoice_srv.cli import main as cli
 from emotivoice_srv.errors import BodyTooLarge, BundleNotFound, BundlePathForbidden, DeltaBaseMismatch
 
@@ -114,6 +114,25 @@ def test_an_uploaded_delta_is_applied_into_the_store_and_an_oversized_one_refuse
     assert not any(store.staging.iterdir())
 
 
+def test_an_async_upload_is_applied_off_the_event_loop(bundle_dir, update_delta, tmp_path):
+    import asyncio
+
+    store = BundleStore(tmp_path / "store")
+    store.add(bundle_dir)
+    data = update_delta.read_bytes()
+
+    async def body(limit_ok: bool):
+        async def chunks():
+            for i in range(0, len(data), 65536):
+                yield data[i:i + 65536]
+        return await store.receive_delta_async(chunks(), len(data) if limit_ok else 1024)
+
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(body(False))
+    assert asyncio.run(body(True)).version == "1.1.0"
+    assert [v.version for v in store.list()] == ["1.1.0", "1.0.0"] and not any(store.staging.iterdir())
+
+
 def test_a_bundle_path_outside_the_allowed_roots_is_refused(store, bundle_dir, tmp_path, capsys):
     assert store.resolve(str(bundle_dir)) == bundle_dir.resolve()  # inside an allowed root
     outside = tmp_path / "elsewhere"
@@ -126,6 +145,9 @@ def test_a_bundle_path_outside_the_allowed_roots_is_refused(store, bundle_dir, t
             store.resolve(path)
         assert exc.value.http_status == 403
     sneaky.unlink()
+    with pytest.raises(BundlePathForbidden):
+        within_roots("/etc/passwd", (store.root, bundle_dir.parent))
+    assert within_roots(f"{bundle_dir}/../{bundle_dir.name}", (bundle_dir.parent,)) == bundle_dir.resolve()  # outside-path-ok
     assert cli(["bundle", "activate", str(outside), "--bundle-store", str(store.root)]) == 2
     assert "outside the allowed roots" in capsys.readouterr().err
     assert store.find("active").version == "1.0.0"
