@@ -144,7 +144,7 @@ def _codecs(old: Path, new: Path, level: int) -> list[dict]:
     import bsdiff4
 
     from emotivoice_srv.bundle import read_manifest
-    from emotivoice_srv.bundle.delta import _decompress, _patch, _whole
+    from emotivoice_srv.bundle.delta_codec import decompress, patch, whole
 
     base = dict(read_manifest(old).files())
     rows = []
@@ -158,11 +158,11 @@ def _codecs(old: Path, new: Path, level: int) -> list[dict]:
         bs_apply, out = _timed(lambda: bsdiff4.patch(a, bs), 1)
         assert out == b
         t0 = time.perf_counter()
-        zs = _patch(a, b, level)
+        zs = patch(a, b, level)
         zs_diff = time.perf_counter() - t0
-        zs_apply, out = _timed(lambda: _decompress(zs, len(b), rel, a), 3)
+        zs_apply, out = _timed(lambda: decompress(zs, len(b), rel, a), 3)
         assert out == b
-        rows.append({"file": rel, "bytes": len(b), "whole_zstd": len(_whole(b, level)),
+        rows.append({"file": rel, "bytes": len(b), "whole_zstd": len(whole(b, level)),
                      "bsdiff4": {"bytes": len(bs), "diff_s": round(bs_diff, 2), "apply_s": round(bs_apply, 3)},
                      "zstd_patch_from": {"bytes": len(zs), "diff_s": round(zs_diff, 2), "apply_s": round(zs_apply, 3)}})
     return rows

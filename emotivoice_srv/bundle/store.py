@@ -29,11 +29,11 @@ Python API (the server side uses exactly this)::
                                                  (BundlePathForbidden 403 outside them)
     store.add(bundle_dir) -> StoredVersion       verify every sha256 while copying in
     store.apply_delta(file, base=None) -> StoredVersion   base: located by the delta's base hash
-    store.receive_delta(chunks, max_bytes) -> StoredVersion   an upload, streamed to staging then applied
-    await store.receive_delta_async(request.stream(), max_bytes)   the same from an async handler
-    within_roots(path, roots) -> Path            the allowed-roots check on its own
     store.activate(ref) -> StoredVersion
     store.gc(keep=()) -> GcReport
+
+What arrives over the network goes through bundle/intake.py: ``within_roots`` (bundle paths) and
+``receive_delta`` / ``receive_delta_async`` (delta uploads into the store).
 
 Errors are the BundleError family (errors.py): BundleNotFound 404, BundlePathForbidden 403,
 DeltaBaseMismatch 409, DeltaRejected 422 (code: delta_truncated, delta_corrupt, delta_unsafe_path,
@@ -42,19 +42,19 @@ and removes what it put there.
 """
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import hashlib
 import os
 import re
 import shutil
 import time
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BodyTooLarge, BundleError, BundleNotFound, BundlePathForbidden, DeltaBaseMismatch
+from ..errors import BundleError, BundleNotFound, DeltaBaseMismatch
+from .intake import within_roots
 from .delta import MANIFEST, DeltaInfo, check_base, manifest_sha256, read_delta, rebuild
 from .manifest import read_manifest
 from .verify import sha256_file, verify_files
@@ -92,33 +92,8 @@ class GcReport:
     freed_bytes: int
 
 
-def within_roots(raw: str, roots: Iterable[Path]) -> Path:
-    """The real path of ``raw`` (symlinks and '..' resolved) when it lies inside one of ``roots``;
-    BundlePathForbidden (403) otherwise. The one check for any bundle path that arrives from outside."""
-    roots = tuple(Path(r).expanduser().resolve() for r in roots)
-    path = Path(raw).expanduser().resolve()
-    if any(path.is_relative_to(root) for root in roots):
-        return path
-    raise BundlePathForbidden(f"bundle path {raw} is outside the allowed roots ({', '.join(map(str, roots))}); "
-                              "add its root with --bundle-roots / EMOTIVOICE_BUNDLE_ROOTS")
-
-
 def version_id(name: str, version: str, manifest_sha: str) -> str:
     return f"{_NAME.sub('_', name)}-{_NAME.sub('_', version)}-{manifest_sha[:12]}"
-
-
-class _Upload:
-    """A delta being received into staging, refused (BodyTooLarge) as soon as it passes ``max_bytes``."""
-
-    def __init__(self, path: Path, max_bytes: int) -> None:
-        self.path, self.max_bytes, self.size = path, max_bytes, 0
-        self.file = open(path, "wb")
-
-    def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            raise BodyTooLarge(f"delta upload is over the {self.max_bytes}-byte limit")
-        self.file.write(chunk)
 
 
 class BundleStore:
@@ -302,34 +277,6 @@ class BundleStore:
             finally:
                 shutil.rmtree(build, ignore_errors=True)
 
-    @contextmanager
-    def _upload(self, max_bytes: int) -> Iterator[_Upload]:
-        self.staging.mkdir(parents=True, exist_ok=True)
-        upload = _Upload(self.staging / f"upload-{os.getpid()}-{time.time_ns()}.evdelta", max_bytes)
-        try:
-            yield upload
-        finally:
-            upload.file.close()
-            upload.path.unlink(missing_ok=True)
-
-    def receive_delta(self, chunks: Iterable[bytes], max_bytes: int) -> StoredVersion:
-        """An uploaded delta (e.g. an HTTP body's chunks): written to staging (BodyTooLarge past
-        ``max_bytes``), checked and applied like ``apply_delta``, the upload removed either way."""
-        with self._upload(max_bytes) as upload:
-            for chunk in chunks:
-                upload.write(chunk)
-            upload.file.close()
-            return self.apply_delta(upload.path)
-
-    async def receive_delta_async(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StoredVersion:
-        """``receive_delta`` for an HTTP handler (``chunks``: e.g. ``request.stream()``): the check and
-        apply run in a worker thread, off the event loop."""
-        with self._upload(max_bytes) as upload:
-            async for chunk in chunks:
-                upload.write(chunk)
-            upload.file.close()
-            return await asyncio.to_thread(self.apply_delta, upload.path)
-
     def _point(self, which: str, vid: str) -> None:
         tmp = self.root / f".{which}-{os.getpid()}-{time.time_ns()}"
         os.symlink(Path("versions") / vid, tmp)
@@ -383,4 +330,4 @@ class BundleStore:
         return objects + sum((v.path / MANIFEST).stat().st_size for v in self.list())
 
 
-__all__ = ["ACTIVE", "PREVIOUS", "BundleStore", "GcReport", "StoredVersion", "version_id", "within_roots"]
+__all__ = ["ACTIVE", "PREVIOUS", "BundleStore", "GcReport", "StoredVersion", "version_id"]

@@ -11,7 +11,8 @@ import pytest
 from bench.delta_bench import link_tree, write_manifest
 from emotivoice_srv.bundle import read_manifest, verify_files
 from emotivoice_srv.bundle.delta import manifest_sha256
-from emotivoice_srv.bundle.store import BundleStore, within_roots
+from emotivoice_srv.bundle.intake import receive_delta, receive_delta_async, within_roots
+from emotivoice_srv.bundle.store import BundleStore
 from emotivoice_srv.cli import main as cli
 from emotivoice_srv.errors import BodyTooLarge, BundleNotFound, BundlePathForbidden, DeltaBaseMismatch
 
@@ -108,9 +109,9 @@ def test_an_uploaded_delta_is_applied_into_the_store_and_an_oversized_one_refuse
     data = update_delta.read_bytes()
     chunks = [data[i:i + 65536] for i in range(0, len(data), 65536)]
     with pytest.raises(BodyTooLarge):
-        store.receive_delta(iter(chunks), max_bytes=len(data) - 1)
+        receive_delta(store, iter(chunks), max_bytes=len(data) - 1)
     assert len(store.list()) == 1 and not any(store.staging.iterdir())
-    assert store.receive_delta(iter(chunks), max_bytes=len(data)).version == "1.1.0"
+    assert receive_delta(store, iter(chunks), max_bytes=len(data)).version == "1.1.0"
     assert not any(store.staging.iterdir())
 
 
@@ -125,7 +126,7 @@ def test_an_async_upload_is_applied_off_the_event_loop(bundle_dir, update_delta,
         async def chunks():
             for i in range(0, len(data), 65536):
                 yield data[i:i + 65536]
-        return await store.receive_delta_async(chunks(), len(data) if limit_ok else 1024)
+        return await receive_delta_async(store, chunks(), len(data) if limit_ok else 1024)
 
     with pytest.raises(BodyTooLarge):
         asyncio.run(body(False))
