@@ -197,6 +197,10 @@ def read_delta(path: Path) -> DeltaInfo:
         safe_relative(rel)
     if sorted(manifest.files()) != sorted((e.path, e.sha256) for e in entries):
         raise corrupt("the delta's entries do not match the files its manifest names")
+    sizes = {e.path: e.size for e in entries}
+    for g in manifest.graphs:  # the manifest records graph sizes: an entry may not claim more (or less)
+        if sizes[g.file] != g.bytes:
+            raise corrupt(f"the delta declares {sizes[g.file]} bytes for {g.file}, its manifest {g.bytes}")
     return DeltaInfo(path=path, base=base, target=target, entries=entries, manifest_bytes=manifest_bytes,
                      manifest=manifest, payload_start=payload_start, level=_int(header, "level"))
 

@@ -71,6 +71,9 @@ def test_activate_moves_active_and_keeps_previous_then_gc_keeps_both(bundle_dir,
     listed = json.loads(capsys.readouterr().out)
     assert [(v["version"], v["active"], v["previous"]) for v in listed["versions"]] == [
         ("1.1.0", True, False), ("1.0.0", False, True)]
+    # stored versions by reference: diff previous -> active is the same update again
+    assert cli(["bundle", "diff", "previous", "active", "-o", str(tmp_path / "again.evdelta"), "--level", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["target"].startswith("kokoro-82m 1.1.0")
     report = store.gc()
     assert report.removed_versions == () and set(report.kept) == {old.id, new.id}
     store.activate("previous")  # rollback: 1.0.0 active again, 1.1.0 previous
