@@ -155,3 +155,21 @@ def test_a_bundle_path_outside_the_allowed_roots_is_refused(store, bundle_dir, t
     assert cli(["bundle", "activate", str(outside), "--bundle-store", str(store.root)]) == 2
     assert "outside the allowed roots" in capsys.readouterr().err
     assert store.find("active").version == "1.0.0"
+
+
+def test_a_version_built_from_a_delta_loads_from_the_active_link_and_speaks_its_new_voice(store):
+    """The real engine on <store>/active after activating the delta-built 1.1.0 (hash-checked at load)."""
+    import numpy as np
+
+    from emotivoice_srv import Engine, EngineConfig
+
+    before = store.find("active").id
+    store.activate("1.1.0")
+    try:
+        engine = Engine.load(EngineConfig(bundle_dir=store.root / "active", device="cpu", threads=2,
+                                          verify_hashes=True))
+        assert engine.manifest.version == "1.1.0"
+        audio = engine.synthesize("A new voice.", voice="en_female_2").audio
+        assert np.isfinite(audio).all() and np.sqrt(np.mean(audio ** 2)) > 0.01
+    finally:
+        store.activate(before)
