@@ -173,3 +173,20 @@ def test_a_version_built_from_a_delta_loads_from_the_active_link_and_speaks_its_
         assert np.isfinite(audio).all() and np.sqrt(np.mean(audio ** 2)) > 0.01
     finally:
         store.activate(before)
+
+
+def test_two_processes_applying_the_same_delta_at_once_make_one_version(bundle_dir, update_delta, tmp_path):
+    import subprocess
+    import sys
+
+    store = BundleStore(tmp_path / "store")
+    store.add(bundle_dir)
+    argv = [sys.executable, "-m", "emotivoice_srv", "bundle", "apply", "active", str(update_delta),
+            "--bundle-store", str(store.root)]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert len({json.loads(out)["bundle"] for out, _ in outs}) == 1
+    assert [v.version for v in store.list()] == ["1.1.0", "1.0.0"] and not any(store.staging.iterdir())
+    for v in store.list():
+        verify_files(v.path, read_manifest(v.path))
