@@ -119,7 +119,7 @@ def _entry(raw: Any, payload: int) -> Entry:
     if op not in OPS or not isinstance(sha, str) or len(sha) != 64:
         raise corrupt(f"delta entry {path}: unknown op {op!r} or malformed sha256")
     entry = Entry(path=path, sha256=sha, size=_int(raw, "size"), op=op,
-                  source=safe_relative(raw["source"]) if op == "patch" else "",
+                  source=safe_relative(raw.get("source")) if op == "patch" else "",
                   offset=_int(raw, "offset"), length=_int(raw, "length"))
     if entry.offset + entry.length > payload:
         raise corrupt(f"delta entry {path} points past the payload")
@@ -190,11 +190,16 @@ def read_delta(path: Path) -> DeltaInfo:
         raise corrupt("delta header has no entry list")
     entries = tuple(_entry(e, payload) for e in raw_entries)
     try:
-        manifest = Manifest.from_dict(json.loads(manifest_bytes))
-    except (BundleError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw_manifest = json.loads(manifest_bytes)
+        if not isinstance(raw_manifest, dict):
+            raise BundleError("not a JSON object")
+        manifest = Manifest.from_dict(raw_manifest)
+    except (BundleError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
         raise corrupt(f"the delta's manifest is invalid: {getattr(exc, 'message', exc)}") from None
-    for rel, _ in manifest.files():
-        safe_relative(rel)
+    paths = sorted({safe_relative(rel) for rel, _ in manifest.files()})
+    for shorter, longer in zip(paths, paths[1:]):  # a file may not also be a directory of another
+        if longer.startswith(shorter + "/"):
+            raise corrupt(f"the delta's manifest names {shorter} both as a file and as a directory")
     if sorted(manifest.files()) != sorted((e.path, e.sha256) for e in entries):
         raise corrupt("the delta's entries do not match the files its manifest names")
     sizes = {e.path: e.size for e in entries}

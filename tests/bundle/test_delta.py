@@ -159,6 +159,43 @@ def test_a_delta_whose_manifest_and_entries_disagree_is_refused(bundle_dir, upda
     assert exc.value.code == "delta_corrupt"
 
 
+def _malformed(header: dict, payload: bytes) -> list[tuple[str, dict, bytes]]:
+    """Well-sealed deltas with one structural fault each."""
+    import copy
+
+    cases = []
+
+    def case(name, edit, body=payload):
+        h = copy.deepcopy(header)
+        edit(h)
+        cases.append((name, h, body))
+
+    case("entries not a list", lambda h: h.update(entries={"a": 1}))
+    case("entry not an object", lambda h: h["entries"].__setitem__(0, "voices/x.npy"))
+    case("patch without a source", lambda h: next(e for e in h["entries"] if e["op"] == "patch").pop("source"))
+    case("negative offset", lambda h: next(e for e in h["entries"] if e["op"] == "whole").update(offset=-1))
+    case("past the payload", lambda h: next(e for e in h["entries"] if e["op"] == "whole").update(length=10**9))
+    case("unknown op", lambda h: h["entries"][0].update(op="exec"))
+    case("no base identity", lambda h: h.pop("base"))
+    case("other codec", lambda h: h.update(codec="bsdiff4"))
+    listed = zstandard.ZstdCompressor().compress(b"[1, 2]")
+    case("manifest not an object", lambda h: h.update(manifest={"offset": len(payload), "length": len(listed),
+                                                                "size": 6}), payload + listed)
+    return cases
+
+
+def test_every_structural_fault_is_a_delta_error_not_a_crash(bundle_dir, update_delta, tmp_path):
+    header, payload = split(update_delta.read_bytes())
+    for name, h, body in _malformed(header, payload):
+        if "payload_bytes" in h:
+            h["payload_bytes"] = len(body)
+        bad = tmp_path / "bad.evdelta"
+        bad.write_bytes(seal(h, body))
+        with pytest.raises(DeltaRejected):  # DeltaBaseMismatch is one too, and nothing else may escape
+            apply_delta(bundle_dir, bad, tmp_path / "out")
+        nothing_written(tmp_path, tmp_path / "out")
+
+
 def test_a_crash_mid_apply_never_leaves_a_half_built_bundle(bundle_dir, update_delta, tmp_path):
     """SIGKILL the CLI at several points of an apply: the output is either absent or complete."""
     for i, delay in enumerate((0.05, 0.4, 0.8, 1.2)):
