@@ -177,15 +177,16 @@ def apply_delta(base_dir: Path, delta: Path | DeltaInfo, out_dir: Path) -> Delta
     check_base(info, base_dir)
     if out_dir.exists():
         raise BundleError(f"{out_dir} already exists; choose a new --out directory", code="bundle_exists")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_for(out_dir)
     try:
-        staging.mkdir()
+        staging.mkdir(parents=True)
         rebuild(info, base_dir, staging)
         verify_files(staging, read_manifest(staging))
         os.rename(staging, out_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, permissions: one clear line, not a traceback
+            raise BundleError(f"cannot write {out_dir}: {exc.strerror or exc}", code="bundle_write_failed") from exc
         raise
     return info
 

@@ -174,13 +174,18 @@ class BundleStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+b") as fd:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        """The store's lock for one change; an OSError inside (disk full, permissions) becomes a
+        BundleError naming the store."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / ".lock", "a+b") as fd:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError as exc:
+            raise BundleError(f"bundle store {self.root}: {exc.strerror or exc}", code="bundle_store_io") from exc
 
     def _new_staging(self, what: str) -> Path:
         self.staging.mkdir(parents=True, exist_ok=True)

@@ -209,3 +209,11 @@ def test_a_crash_mid_apply_never_leaves_a_half_built_bundle(bundle_dir, update_d
         if out.exists():
             verify_files(out, read_manifest(out))
             assert read_manifest(out).version == "1.1.0"
+
+
+def test_an_unwritable_output_is_one_clear_error(bundle_dir, update_delta, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert cli(["bundle", "apply", str(bundle_dir), str(update_delta), "--out", str(blocker / "new")]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error (bundle_write_failed): cannot write") and "\n" not in err
