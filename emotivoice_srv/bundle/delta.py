@@ -3,7 +3,7 @@
 An update usually changes a few files of a bundle (a voice added, one stage re-exported, the
 manifest's version), so a delta carries only those: the new manifest, whole files that are new, and
 zstd "patch-from" patches (the base file as the compressor's raw-content dictionary, long-distance
-matching on) for files that changed. Files whose sha256 the base already has are taken from the base.
+matching on) for files that changed, each optionally byte-shuffled first (delta_codec.py). Files whose sha256 the base already has are taken from the base.
 zstd patch-from was measured against bsdiff4 on our changed graphs (``python -m bench delta``, 2026-12-08:
 the retrained student's three fp32 graphs and a re-quantized int8 graph): 2-6 % smaller patches on all
 four, applied 27-180x faster (ms instead of 0.15-2.3 s), so it is the only codec.
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BundleError, DeltaBaseMismatch, DeltaRejected
-from .delta_codec import corrupt, decompress_chunks, patch, whole
+from .delta_codec import corrupt, decode, encode, whole
 from .delta_file import (CODEC, FORMAT, MAGIC, MANIFEST, DeltaInfo, Entry, Identity, identity, manifest_sha256,
                          read_delta, safe_relative)
 from .manifest import read_manifest
@@ -47,8 +47,8 @@ DEFAULT_LEVEL = 19
 def write_delta(old_dir: Path, new_dir: Path, out: Path, *, level: int = DEFAULT_LEVEL) -> DeltaInfo:
     """Write the delta that turns bundle ``old_dir`` into ``new_dir`` (both verified first) to ``out``.
 
-    Per changed file the smaller of a patch against the base file at the same path and the whole
-    file compressed is kept. Written to a temporary name and renamed, so ``out`` is whole or absent.
+    Per changed file the smallest of the whole file and a patch against the base file at the same
+    path, each plain or byte-shuffled, is kept (``delta_codec.encode``). Written to a temporary name and renamed, so ``out`` is whole or absent.
     """
     from .verify import verify_files
 
@@ -75,15 +75,11 @@ def write_delta(old_dir: Path, new_dir: Path, out: Path, *, level: int = DEFAULT
         if sha in base_by_sha:
             entries.append({"path": rel, "sha256": sha, "size": size, "op": "base"})
             continue
-        data = (new_dir / rel).read_bytes()
-        blob, op, source = whole(data, level), "whole", ""
-        if rel in base_paths:
-            patched = patch((old_dir / rel).read_bytes(), data, level)
-            if len(patched) < len(blob):
-                blob, op, source = patched, "patch", rel
+        base = (old_dir / rel).read_bytes() if rel in base_paths else None
+        blob, op, transform = encode((new_dir / rel).read_bytes(), base, level)
         at, length = add_blob(blob)
-        entries.append({"path": rel, "sha256": sha, "size": size, "op": op, "source": source,
-                        "offset": at, "length": length})
+        entries.append({"path": rel, "sha256": sha, "size": size, "op": op, "source": rel if op == "patch" else "",
+                        "transform": transform, "offset": at, "length": length})
     header = {
         "format": FORMAT, "codec": CODEC, "level": level,
         "base": {"name": old.name, "version": old.version, "manifest_sha256": manifest_sha256(old_dir)},
@@ -150,7 +146,7 @@ def rebuild(info: DeltaInfo, base_dir: Path, dest: Path) -> None:
                 dictionary = (base_dir / e.source).read_bytes() if e.op == "patch" else None
                 digest = hashlib.sha256()
                 with open(dst, "wb") as out:
-                    for chunk in decompress_chunks(blob, e.size, e.path, dictionary):
+                    for chunk in decode(blob, e.size, e.path, dictionary, e.transform):
                         digest.update(chunk)
                         out.write(chunk)
                 if digest.hexdigest() != e.sha256:

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import BundleError, DeltaRejected
-from .delta_codec import corrupt, decompress
+from .delta_codec import TRANSFORMS, corrupt, decompress
 from .manifest import Manifest, read_manifest
 
 MAGIC = b"EVDELTA\x01"
@@ -35,6 +35,8 @@ class Entry:
     """The base file a patch applies to (op "patch" only)."""
     offset: int = 0
     length: int = 0
+    transform: str = ""
+    """"" or "shuffle4": the blob encodes the byte-shuffled file (delta_codec.py)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ def _entry(raw: Any, payload: int) -> Entry:
         raise corrupt(f"delta entry {path}: unknown op {op!r} or malformed sha256")
     entry = Entry(path=path, sha256=sha, size=_int(raw, "size"), op=op,
                   source=safe_relative(raw.get("source")) if op == "patch" else "",
-                  offset=_int(raw, "offset"), length=_int(raw, "length"))
+                  offset=_int(raw, "offset"), length=_int(raw, "length"), transform=raw.get("transform", ""))
+    if entry.transform not in TRANSFORMS:
+        raise corrupt(f"delta entry {path}: unknown transform {entry.transform!r}")
     if entry.offset + entry.length > payload:
         raise corrupt(f"delta entry {path} points past the payload")
     return entry
