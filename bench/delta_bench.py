@@ -157,7 +157,7 @@ def _codecs(old: Path, new: Path, level: int) -> list[dict]:
     import bsdiff4
 
     from emotivoice_srv.bundle import read_manifest
-    from emotivoice_srv.bundle.delta_codec import decompress, patch, whole
+    from emotivoice_srv.bundle.delta_codec import decode, decompress, patch, shuffle4, whole
 
     base = dict(read_manifest(old).files())
     rows = []
@@ -175,9 +175,16 @@ def _codecs(old: Path, new: Path, level: int) -> list[dict]:
         zs_diff = time.perf_counter() - t0
         zs_apply, out = _timed(lambda: decompress(zs, len(b), rel, a), 3)
         assert out == b
+        t0 = time.perf_counter()
+        sh = patch(shuffle4(a), shuffle4(b), level)
+        sh_diff = time.perf_counter() - t0
+        sh_apply, out = _timed(lambda: b"".join(decode(sh, len(b), rel, a, "shuffle4")), 3)
+        assert out == b
         rows.append({"file": rel, "bytes": len(b), "whole_zstd": len(whole(b, level)),
                      "bsdiff4": {"bytes": len(bs), "diff_s": round(bs_diff, 2), "apply_s": round(bs_apply, 3)},
-                     "zstd_patch_from": {"bytes": len(zs), "diff_s": round(zs_diff, 2), "apply_s": round(zs_apply, 3)}})
+                     "zstd_patch_from": {"bytes": len(zs), "diff_s": round(zs_diff, 2), "apply_s": round(zs_apply, 3)},
+                     "zstd_patch_from_shuffle4": {"bytes": len(sh), "diff_s": round(sh_diff, 2),
+                                                  "apply_s": round(sh_apply, 3)}})
     return rows
 
 
@@ -297,14 +304,15 @@ def to_markdown(report: dict) -> str:
               f"({_mb(b['student_files_bytes'])}): delta / student files {b['delta_over_student_files']} "
               f"**{'met' if t['b_not_larger_than_student_files'] else 'not met'}**.", "",
               "## Codecs on the changed files (same bytes)", "",
-              "| update | file | size | zstd whole | bsdiff4 | zstd patch-from | bsdiff4 diff / apply | "
-              "zstd diff / apply |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "| update | file | size | zstd whole | bsdiff4 | zstd patch-from | zstd patch-from, shuffled | "
+              "bsdiff4 diff / apply | zstd diff / apply | shuffled diff / apply |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for key, s in r["scenarios"].items():
         for c in s["codecs"]:
-            bs, zs = c["bsdiff4"], c["zstd_patch_from"]
+            bs, zs, sh = c["bsdiff4"], c["zstd_patch_from"], c["zstd_patch_from_shuffle4"]
             lines.append(f"| ({key[0]}) | {c['file']} | {_mb(c['bytes'])} | {_mb(c['whole_zstd'])} | "
-                         f"{_mb(bs['bytes'])} | {_mb(zs['bytes'])} | {bs['diff_s']} / {bs['apply_s']} s | "
-                         f"{zs['diff_s']} / {zs['apply_s']} s |")
+                         f"{_mb(bs['bytes'])} | {_mb(zs['bytes'])} | {_mb(sh['bytes'])} | {bs['diff_s']} / "
+                         f"{bs['apply_s']} s | {zs['diff_s']} / {zs['apply_s']} s | {sh['diff_s']} / {sh['apply_s']} s |")
     st = r["store"]
     lines += ["", f"Bundle store holding the base, (a) and (d): {_mb(st['store_bytes'])} on disk vs "
               f"{_mb(st['separate_copies_bytes'])} as {st['versions']} separate copies "
