@@ -3,11 +3,12 @@
 An update usually changes a few files of a bundle (a voice added, one stage re-exported, the
 manifest's version), so a delta carries only those: the new manifest, whole files that are new, and
 zstd "patch-from" patches (the base file as the compressor's raw-content dictionary, long-distance
-matching on) for files that changed, each optionally byte-shuffled first (delta_codec.py). Files whose sha256 the base already has are taken from the base.
-zstd patch-from was measured against bsdiff4 on our changed graphs (``python -m bench delta``, 2026-12-08:
-the retrained student's three fp32 graphs and a re-quantized int8 graph): smaller patches on all four
-(2-6 % plain, 13-16 % on the student's graphs shuffled), applied 27-180x faster (milliseconds instead of
-0.15-4 s), so it is the only codec.
+matching on) for files that changed, each optionally byte-shuffled first (delta_codec.py). Files whose
+sha256 the base already has are taken from the base. zstd patch-from was measured against bsdiff4 on
+our changed graphs (``python -m bench delta``, 2026-12-08: the retrained student's three fp32 graphs and
+a re-quantized int8 graph): smaller patches on all four (6 % on the int8 graph, 16-17 % on the
+student's fp32 graphs shuffled), applied 25-200x faster (milliseconds instead of 0.15-8 s), so it is
+the only codec.
 
 File layout (all integers little-endian)::
 
