@@ -50,7 +50,8 @@ def write_delta(old_dir: Path, new_dir: Path, out: Path, *, level: int = DEFAULT
     """Write the delta that turns bundle ``old_dir`` into ``new_dir`` (both verified first) to ``out``.
 
     Per changed file the smallest of the whole file and a patch against the base file at the same
-    path, each plain or byte-shuffled, is kept (``delta_codec.encode``). Written to a temporary name and renamed, so ``out`` is whole or absent.
+    path, each plain or byte-shuffled, is kept (``delta_codec.encode``). Written to a temporary name
+    and renamed, so ``out`` is whole or absent.
     """
     from .verify import verify_files
 
