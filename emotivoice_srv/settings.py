@@ -380,8 +380,6 @@ BUNDLE_STORE = [
     Option("--bundle-roots", "EMOTIVOICE_BUNDLE_ROOTS", parse_list, (),
            "comma-separated directories besides the store and <cache-dir>/bundles from which a bundle may be "
            "named by path (admin API, `bundle activate`); anything else is refused (403)"),
-    Option("--max-delta-bytes", "EMOTIVOICE_MAX_DELTA_BYTES", _positive_int, 1024 * 1024 * 1024,
-           "largest accepted bundle delta upload (POST /admin/bundles; 413 above)"),
 ]
 """The bundle store (bundle/store.py): the `bundle` commands, and the server's model lifecycle."""
 
