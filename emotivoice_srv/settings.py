@@ -379,7 +379,7 @@ BUNDLE_STORE = [
            "(default: <cache-dir>/store; see docs/lifecycle.md)"),
     Option("--bundle-roots", "EMOTIVOICE_BUNDLE_ROOTS", parse_list, (),
            "comma-separated directories besides the store and <cache-dir>/bundles from which a bundle may be "
-           "named by path (admin API, `bundle activate`); anything else is refused (403)"),
+           "named by path (`bundle activate DIR`, BundleStore.resolve); anything else is refused (403)"),
 ]
 """The bundle store (bundle/store.py): the `bundle` commands, and the server's model lifecycle."""
 
