@@ -23,6 +23,7 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
         ├── Unauthorized (401)      missing or wrong API key
         ├── NotFound (404)          no such route
         ├── BodyTooLarge (413)      the request body is over the configured limit
+        ├── UnsupportedMediaType (415)  the body's Content-Type is not one the route reads
         ├── Overloaded (429)        workers and queue are full; carries ``retry_after`` seconds
         ├── Unavailable (503)       draining for shutdown (or not started)
         └── DeadlineExceeded (504)  the request's deadline passed before its audio was ready
@@ -126,6 +127,11 @@ class NotFound(EmotivoiceError):
 class BodyTooLarge(EmotivoiceError):
     code = "body_too_large"
     http_status = 413
+
+
+class UnsupportedMediaType(EmotivoiceError):
+    code = "unsupported_media_type"
+    http_status = 415
 
 
 class _RetryLater(EmotivoiceError):

@@ -98,7 +98,8 @@ def _check_intensity(value: float) -> float:
 def parse_emotion(emotion: str | Mapping[str, float] | None = None, intensity: float | None = None) -> EmotionSpec:
     """Accept "happy", "happy:0.8", or a mix mapping {"happy": 0.7, "surprised": 0.3}.
 
-    Mix weights must be >= 0; if they sum to more than 1 they are normalized to sum to 1.
+    Mix weights must be >= 0; if they sum to more than 1 they are normalized to sum to 1; a mix whose
+    weights are all 0 is neutral (a slider set to nothing, not an error).
     """
     if emotion is None or (isinstance(emotion, str) and not emotion.strip()):
         return EmotionSpec(intensity=_check_intensity(1.0 if intensity is None else intensity))
@@ -122,7 +123,7 @@ def parse_emotion(emotion: str | Mapping[str, float] | None = None, intensity: f
         weights[key] = weights.get(key, 0.0) + wf
     total = sum(weights.values())
     if total <= 0:
-        raise InvalidInput("emotion mix weights sum to zero")
+        return EmotionSpec(intensity=_check_intensity(1.0 if intensity is None else intensity))
     if total > 1:
         weights = {k: v / total for k, v in weights.items()}
     mix = tuple(sorted(((k, round(v, 6)) for k, v in weights.items() if v > 0), key=lambda kv: -kv[1]))

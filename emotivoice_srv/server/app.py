@@ -26,7 +26,7 @@ from . import dispatch, provenance_api, routes, studio, voices_api
 from .config import ServerConfig
 from .context import ServerContext
 from .lifecycle import Lifecycle
-from .middleware import RequestMiddleware, error_headers, request_fields
+from .middleware import RequestMiddleware, allowed_methods, error_headers, request_fields
 from .openapi import build_openapi
 from .tiers import Tiers, TierSlot, TierState
 
@@ -51,7 +51,10 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     err = EmotivoiceError(f"{request.method} {request.url.path}: {exc.detail}", code=code)
     err.http_status = exc.status_code
-    return _error_response(request, err)
+    response = _error_response(request, err)
+    if exc.status_code == 405:  # RFC 9110: every method the path takes, across its routes
+        response.headers["Allow"] = allowed_methods(request.app.router.routes, request.scope)
+    return response
 
 
 async def _on_client_gone(request: Request, exc: Exception) -> Response:
@@ -92,6 +95,8 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/v1/verify", provenance_api.verify_upload, methods=["POST"]),
         Route("/v1/emotions", routes.list_emotions, methods=["GET"]),
         Route("/v1/models", routes.list_models, methods=["GET"]),
+        Route("/v1/audio/voices", voices_api.list_audio_voices, methods=["GET"]),
+        Route("/v1/audio/models", routes.list_audio_models, methods=["GET"]),
         Route("/livez", routes.livez, methods=["GET"]),
         Route("/readyz", routes.readyz, methods=["GET"]),
         Route("/startupz", routes.startupz, methods=["GET"]),

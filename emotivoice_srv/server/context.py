@@ -110,8 +110,10 @@ class ServerContext:
             and fb.engine.manifest.name != self.main_name else ()
         """Model ids the OpenAI route renders on the fast tier (the fallback bundle's name)."""
         rates = tuple(sorted(set(self.config.sample_rates)))
-        self.tts_fields = tts_fields(self.config.formats, rates, self.sample_rate)
-        self.speech_fields = speech_fields((self.main_name, *OPENAI_MODEL_IDS, *self.fast_model_ids))
+        max_chars = first.config.max_text_chars
+        self.tts_fields = tts_fields(self.config.formats, rates, self.sample_rate, max_chars)
+        self.speech_fields = speech_fields((self.main_name, *OPENAI_MODEL_IDS, *self.fast_model_ids),
+                                           self.config.formats, max_chars)
         for slot in self.tiers.slots:
             slot.listeners.append(self._on_tier_change)
             self._on_tier_change(slot, slot.state, slot.state)

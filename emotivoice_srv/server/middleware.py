@@ -36,6 +36,16 @@ def error_body(exc: EmotivoiceError) -> bytes:
     return json.dumps(exc.to_dict()).encode()
 
 
+def allowed_methods(routes, scope: Scope) -> str:
+    """The Allow header for a path: the methods of every route whose path matches (HEAD with GET)."""
+    methods: set[str] = set()
+    for route in routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match is not Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
+
+
 def error_headers(exc: EmotivoiceError) -> list[tuple[bytes, bytes]]:
     headers = [(b"content-type", b"application/json")]
     retry_after = getattr(exc, "retry_after", None)

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import MalformedRequest, NotFound
+from ..errors import NotFound
 from ..provenance import MANIFEST_MEDIA_TYPE, SynthesisFacts, verify_bytes
 
 if TYPE_CHECKING:
@@ -71,15 +71,11 @@ async def get_manifest(request: Request) -> Response:
 async def verify_upload(request: Request) -> Response:
     """POST /v1/verify (multipart ``file`` + optional detached ``manifest``): the file's Content Credentials
     as ``emotivoice-srv verify --json`` reports them (no trust anchors: a valid signature is "untrusted")."""
+    from .forms import check_form
     from .voices_api import read_form
 
     ctx: ServerContext = request.app.state.ctx
     texts, files = await read_form(request, ctx)
-    unknown = sorted(texts) + sorted(set(files) - {"file", "manifest"})
-    if unknown:
-        raise MalformedRequest(f"unknown form field(s) {', '.join(unknown)}; send file and, for pcm/ogg/opus or a "
-                               "stream, manifest", code="invalid_request")
-    if "file" not in files:
-        raise MalformedRequest("the form needs a 'file' part with the audio to check", code="missing_file")
+    check_form(texts, files, (), {"file": True, "manifest": False})
     verdict = await run_in_threadpool(verify_bytes, files["file"], None, manifest=files.get("manifest"))
     return JSONResponse(verdict.to_dict())

@@ -22,9 +22,11 @@ from . import dispatch
 from .pool import CancelToken
 from .routing import wants_from
 from .provenance_api import SYNTHETIC_HEADER, link_header, response_facts
+from .json_body import require_json
 from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
 from .synthesis import Rendered, stream_steps, whole_steps
 from .tenant_voices import principal_of, resolve
+from .forms import check_form
 from .voices_api import MULTIPART, read_form, reference_fit, request_consent
 
 if TYPE_CHECKING:
@@ -221,6 +223,7 @@ async def tts(request: Request) -> Response:
     ctx = _ctx(request)
     if request.headers.get("content-type", "").startswith(MULTIPART):
         return await _tts_with_reference(request, ctx)
+    require_json(request.headers.get("content-type"), also=(MULTIPART,))
     body = await read_body(request, ctx.config.max_body_bytes)
     return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts", body)
 
@@ -228,14 +231,11 @@ async def tts(request: Request) -> Response:
 async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
     """Inline cloning: the same fields as JSON, as form fields, plus a ``reference_audio`` file."""
     texts, files = await read_form(request, ctx)
-    extra = sorted(set(files) - {"reference_audio"})
-    if extra or "reference_audio" not in files:
-        raise MalformedRequest("a multipart /v1/tts request carries one file part, 'reference_audio'",
-                               code="missing_file" if not extra else "invalid_request")
     if "voice" in texts:
         raise InvalidInput("give either voice or reference_audio, not both", code="invalid_request")
     request_consent(request, ctx, texts)  # under --require-consent an inline clone needs a statement too
     texts = {k: v for k, v in texts.items() if k not in ("consent", "subject")}
+    check_form(texts, files, (), {"reference_audio": True}, texts_checked_elsewhere=True)
     body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields)
     req = parse_tts(body, ctx.tts_fields)
     voice = await reference_fit(request, ctx, files["reference_audio"])
@@ -244,6 +244,7 @@ async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
 
 async def speech(request: Request) -> Response:
     ctx = _ctx(request)
+    require_json(request.headers.get("content-type"))
     body = await read_body(request, ctx.config.max_body_bytes)
     req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
                        ctx.sample_rate, ctx.fast_model_ids)
@@ -260,6 +261,12 @@ async def list_emotions(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     ctx = _ctx(request)
     return JSONResponse({"object": "list", "data": ctx.model_entries(), "tiers": ctx.tier_states()})
+
+
+async def list_audio_models(request: Request) -> Response:
+    """The /v1/models catalogue as OpenAI-compatible TTS clients read it (Open WebUI: ``models[].id``)."""
+    entries = _ctx(request).model_entries()
+    return JSONResponse({"models": [{**entry, "name": entry["id"]} for entry in entries]})
 
 
 async def livez(request: Request) -> Response:

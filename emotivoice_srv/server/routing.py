@@ -95,7 +95,7 @@ def wants_from(quality: str | None, budget_ms: int | None, headers: dict[str, st
     raw_budget = headers.get("x-latency-budget-ms")
     budgets = [budget_ms] if budget_ms is not None else []
     if raw_budget is not None:
-        if not raw_budget.strip().isdigit() or int(raw_budget) < 1:
+        if not raw_budget.strip().isascii() or not raw_budget.strip().isdigit() or int(raw_budget) < 1:
             raise InvalidInput(f"X-Latency-Budget-Ms must be a positive integer, got {raw_budget!r}",
                                code="invalid_request")
         budgets.append(int(raw_budget))

@@ -33,6 +33,7 @@ from ..errors import (
     Unavailable,
     VoiceConflict,
 )
+from .forms import check_form, enroll_fields
 from .pool import CancelToken
 from .tenant_voices import address, from_store, principal_of, public_id, remote_pending
 
@@ -187,14 +188,9 @@ async def create_voice(request: Request) -> Response:
     tenant = principal_of(request).tenant
     t0 = time.perf_counter()
     texts, files = await read_form(request, ctx)
-    unknown = sorted(set(texts) - {"name", "description", "consent", "subject"}) + sorted(set(files) - {"file"})
-    if unknown:
-        raise MalformedRequest(f"unknown form field(s) {', '.join(unknown)}; send file, name, description, "
-                               "consent, subject", code="invalid_request")
-    if "file" not in files:
-        raise MalformedRequest("the form needs a 'file' part with the reference audio", code="missing_file")
-    voice_id = voice_id_for(texts.get("name", ""))
-    description = check_description(texts.get("description"))
+    v = check_form(texts, files, enroll_fields(ctx.cloning_config.require_consent), {"file": True})
+    voice_id = voice_id_for(v["name"])
+    description = check_description(v["description"])
     consent = request_consent(request, ctx, texts)
     if voice_id in ctx.voices:
         raise VoiceConflict(f"{voice_id!r} is a built-in voice; choose another name", code="voice_exists")
@@ -253,9 +249,9 @@ def _error_from(error: dict[str, str]) -> EmotivoiceError:
     return EmotivoiceError(error["message"], code=error["code"])
 
 
-async def list_voices(request: Request) -> Response:
-    ctx: ServerContext = request.app.state.ctx
-    principal = principal_of(request)
+def voice_entries(ctx: ServerContext, principal) -> list[dict[str, Any]]:
+    """The voices this caller sees: built-in, its tenant's enrolled (an admin: every tenant's, named
+    ``tenant:id``) and its enrollments still pending or failed. Both voice lists are read from here."""
     aliases: dict[str, list[str]] = {}
     for alias, target in sorted(ctx.config.voice_aliases.items()):
         aliases.setdefault(target, []).append(alias)
@@ -268,7 +264,21 @@ async def list_voices(request: Request) -> Response:
             data.append(entry)
     data += [job.to_json() for (tenant, _), job in sorted(ctx.enrollments.items(), key=lambda kv: kv[0])
              if tenant == principal.tenant]
-    return JSONResponse({"object": "list", "data": data})
+    return data
+
+
+async def list_voices(request: Request) -> Response:
+    ctx: ServerContext = request.app.state.ctx
+    return JSONResponse({"object": "list", "data": voice_entries(ctx, principal_of(request))})
+
+
+async def list_audio_voices(request: Request) -> Response:
+    """``{"voices": [{id, name, ...}]}``, the shape OpenAI-compatible TTS clients (Open WebUI, clients of
+    Kokoro-FastAPI) read: the voices usable now (status ready), from the same list as /v1/voices."""
+    ctx: ServerContext = request.app.state.ctx
+    voices = [{**entry, "name": entry.get("name") or entry["id"]}
+              for entry in voice_entries(ctx, principal_of(request)) if entry["status"] == "ready"]
+    return JSONResponse({"voices": voices})
 
 
 async def get_voice(request: Request) -> Response:

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from emotivoice_srv.engine import SynthesisOptions
+from emotivoice_srv.prosody.emotion import EMOTIONS
 from emotivoice_srv.errors import InvalidInput, MalformedRequest
 from emotivoice_srv.server.schemas import (
     Field,
@@ -115,6 +116,12 @@ def test_validate_accepts_an_integer_where_a_number_is_expected():
     assert validate(tts(speed=1), TTS)["speed"] == 1
 
 
+def test_validate_reads_a_whole_float_as_an_integer_as_json_schema_does():
+    out = validate(tts(sample_rate=24000.0, latency_budget_ms=78.0), TTS)
+    assert out["sample_rate"] == 24000 and isinstance(out["sample_rate"], int)
+    assert out["latency_budget_ms"] == 78 and isinstance(out["latency_budget_ms"], int)
+
+
 @pytest.mark.parametrize("name, value", [
     ("text", 5),
     ("text", ["Hello"]),
@@ -127,7 +134,7 @@ def test_validate_accepts_an_integer_where_a_number_is_expected():
     ("speed", float("inf")),
     ("pitch", float("-inf")),
     ("intensity", [0.5]),
-    ("sample_rate", 24000.0),    # an integer field takes no float, even a whole one
+    ("sample_rate", 24000.5),    # an integer field takes a whole float only (JSON Schema: 24000.0 is an integer)
     ("sample_rate", "24000"),
     ("sample_rate", True),
     ("stream", 1),
@@ -186,10 +193,11 @@ def test_parse_tts_minimal_body_gives_default_request():
 
 
 def test_parse_tts_maps_every_control_into_synthesis_options():
-    req = parse_tts(tts(emotion="sad", intensity=0.4, prompt="a little sad", speed=0.9, pitch=-1.5, energy=2.0,
+    req = parse_tts(tts(emotion="sad", intensity=0.4, speed=0.9, pitch=-1.5, energy=2.0,
                         format="pcm", sample_rate=16000, stream=True), TTS)
-    assert req.options == SynthesisOptions(voice="en_female_1", emotion="sad", intensity=0.4, prompt="a little sad",
-                                           speed=0.9, pitch=-1.5, energy=2.0)
+    assert req.options == SynthesisOptions(voice="en_female_1", emotion="sad", intensity=0.4, speed=0.9, pitch=-1.5,
+                                           energy=2.0)
+    assert parse_tts(tts(prompt="a little sad"), TTS).options.prompt == "a little sad"
     assert (req.text, req.format, req.sample_rate, req.stream) == ("Hello there.", "pcm", 16000, True)
 
 
@@ -205,9 +213,22 @@ def test_parse_tts_refuses_emotion_together_with_emotion_mix():
     assert "emotion_mix" in err.message
 
 
-def test_parse_tts_leaves_value_ranges_to_the_engine():
-    """Ranges are documented in the schema but checked by the engine (shared with the CLI)."""
-    assert parse_tts(tts(speed=100.0, intensity=7.0), TTS).options.speed == 100.0
+@pytest.mark.parametrize("name, value, code, words", [
+    ("speed", 100.0, "speed_out_of_range", ["0.5", "2.0"]),
+    ("intensity", 7.0, "intensity_out_of_range", ["[0, 1]"]),
+    ("pitch", -40, "pitch_out_of_range", ["semitones"]),
+    ("energy", 99, "energy_out_of_range", ["dB"]),
+    ("speed", float("nan"), "invalid_request", ["speed", "finite", "0.5", "2.0", "nan"]),
+    ("pitch", float("inf"), "invalid_request", ["pitch", "finite", "semitones"]),
+])
+def test_parse_tts_checks_ranges_from_the_table_that_writes_the_schema(name, value, code, words):
+    """The range in the schema is the range enforced; the message names the field and the range."""
+    err = invalid(parse_tts, tts(**{name: value}), TTS)
+    assert err.code == code
+    for word in words:
+        assert word in err.message, (word, err.message)
+    prop = object_schema(TTS)["properties"][name]
+    assert prop["minimum"] < prop["maximum"] and not prop["minimum"] <= value <= prop["maximum"]
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "flac", "ogg", "opus"])
@@ -360,17 +381,20 @@ def test_speech_schema_lists_required_fields_and_every_property():
 def test_schema_properties_carry_type_default_enum_and_bounds():
     props = object_schema(TTS)["properties"]
     assert props["text"]["type"] == "string" and props["text"]["description"]
-    assert props["format"]["enum"] == list(FORMATS)
+    assert props["format"]["enum"] == [*FORMATS, None], "null counts as absent, and the schema says so"
     assert props["format"]["default"] == "wav"
-    assert props["sample_rate"] == {**props["sample_rate"], "type": "integer", "enum": list(RATES), "default": NATIVE}
-    assert props["stream"]["type"] == "boolean" and props["stream"]["default"] is False
+    assert props["sample_rate"] == {**props["sample_rate"], "type": ["integer", "null"], "enum": [*RATES, None],
+                                    "default": NATIVE}
+    assert props["stream"]["type"] == ["boolean", "null"] and props["stream"]["default"] is False
     assert props["intensity"]["minimum"] == 0.0 and props["intensity"]["maximum"] == 1.0
     assert props["speed"]["minimum"] < 1.0 < props["speed"]["maximum"]
-    assert props["emotion_mix"]["additionalProperties"] == {"type": "number", "minimum": 0}
+    assert props["emotion_mix"]["additionalProperties"] == {"type": "number", "minimum": 0, "maximum": 100.0}
+    assert props["emotion_mix"]["propertyNames"] == {"enum": list(EMOTIONS)}
     assert "default" not in props["emotion"], "a None default is left out of the schema"
     speech_props = object_schema(SPEECH)["properties"]
-    assert speech_props["model"]["enum"] == ["kokoro-82m", "tts-1"]
-    assert speech_props["stream_format"]["enum"] == ["audio", "sse"]
+    assert speech_props["model"]["enum"] == ["kokoro-82m", "tts-1", None]
+    assert speech_props["stream_format"]["enum"] == ["audio", None], "sse is not offered, so not listed"
+    assert "aac" not in speech_props["response_format"]["enum"], "no AAC encoder, so aac is not listed"
 
 
 def test_schema_is_plain_json():

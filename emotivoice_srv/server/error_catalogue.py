@@ -1,0 +1,121 @@
+"""Every error code the HTTP API can answer, its status, when, and on which operations: the one place
+a new code is registered. The OpenAPI document writes each operation's error responses from it (one
+response per status, the ``code`` enum listing exactly the codes registered for that operation), a
+test checks that every code raised in the package is registered here, and docs/server.md's table
+is checked against it.
+
+To add a code: one ``ErrorCode(code, status, when, scopes)`` line below. ``scopes`` names the groups
+of operations it can come from (``SCOPES``); ``ANY`` is every API operation (not the probes,
+/metrics or /openapi.json); an empty tuple means it is not answered by any documented operation
+(unknown paths, methods, start-up errors), listed for the docs only.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+ANY = "any"
+SCOPES = {
+    ANY: "every API operation (authentication, draining)",
+    "json": "operations that read a JSON body",
+    "form": "operations that read a multipart form",
+    "synthesis": "POST /v1/tts and POST /v1/audio/speech",
+    "tts": "POST /v1/tts",
+    "speech": "POST /v1/audio/speech",
+    "reference": "operations that take reference audio (POST /v1/voices, multipart POST /v1/tts)",
+    "enroll": "POST /v1/voices",
+    "voice": "GET and DELETE /v1/voices/{voice_id}",
+    "delete": "DELETE /v1/voices/{voice_id}",
+    "manifest": "GET /v1/manifests/{manifest_id}",
+    "store": "operations that read the voice store",
+}
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    status: int
+    when: str
+    scopes: tuple[str, ...] = ()
+
+
+CODES: tuple[ErrorCode, ...] = (
+    ErrorCode("invalid_json", 400, "the body is not UTF-8 JSON, repeats a key, holds an unpaired surrogate, or "
+              "nests more than 32 levels", ("json", "form")),
+    ErrorCode("invalid_content_type", 400, "a multipart route got another Content-Type", ("form",)),
+    ErrorCode("invalid_multipart", 400, "the multipart body cannot be parsed", ("form",)),
+    ErrorCode("missing_file", 400, "the form lacks its file part", ("form",)),
+    ErrorCode("unauthorized", 401, "API keys are configured and the request has none or a wrong one "
+              "(with WWW-Authenticate: Bearer)", (ANY,)),
+    ErrorCode("not_found", 404, "no such path", ()),
+    ErrorCode("unknown_voice", 404, "no such voice for this caller (another tenant's voice included)",
+              ("synthesis", "voice")),
+    ErrorCode("manifest_not_found", 404, "unknown or expired detached manifest, or marking is off", ("manifest",)),
+    ErrorCode("method_not_allowed", 405, "the path exists but not with this method (with Allow)", ()),
+    ErrorCode("voice_exists", 409, "an enrolled or built-in voice already has this name", ("enroll",)),
+    ErrorCode("voice_pending", 409, "the voice is still being enrolled", ("synthesis", "enroll", "delete")),
+    ErrorCode("voice_builtin", 409, "built-in voices cannot be deleted", ("delete",)),
+    ErrorCode("voice_conflict", 409, "another conflict on a voice", ()),
+    ErrorCode("body_too_large", 413, "the body is over --max-body-bytes (checked before buffering)",
+              ("json", "enroll")),
+    ErrorCode("text_too_long", 413, "the text is over --max-text-chars", ("synthesis",)),
+    ErrorCode("audio_too_large", 413, "the upload is over --max-upload-bytes", ("form",)),
+    ErrorCode("unsupported_media_type", 415, "a JSON route got a body declared as another media type",
+              ("json",)),
+    ErrorCode("invalid_request", 422, "a field of the wrong type, out of its range or length, missing, unknown, or "
+              "two fields that exclude each other; a malformed X-Latency-Budget-Ms / X-Allow-Degraded",
+              ("json", "form")),
+    ErrorCode("invalid_input", 422, "another invalid synthesis option", ("synthesis",)),
+    ErrorCode("text_empty", 422, "nothing speakable in the text", ("synthesis",)),
+    ErrorCode("unknown_emotion", 422, "an emotion that is not one of the seven", ("synthesis",)),
+    *(ErrorCode(f"{name}_out_of_range", 422, f"{name} outside its range (the schema states it)", ("synthesis",))
+      for name in ("speed", "pitch", "energy", "intensity")),
+    ErrorCode("unknown_format", 422, "a format this server does not encode", ("synthesis",)),
+    ErrorCode("unsupported_sample_rate", 422, "a sample rate not offered, or not one opus can carry",
+              ("synthesis",)),
+    ErrorCode("unsupported_stream_format", 422, "stream with a format that needs the whole audio; "
+              "stream_format sse", ("synthesis",)),
+    ErrorCode("unknown_quality", 422, "quality other than best or fast", ("tts",)),
+    ErrorCode("model_not_found", 422, "a model id that is not listed by GET /v1/models", ("speech",)),
+    *(ErrorCode(f"audio_{what}", 422, f"reference audio {words}", ("reference",)) for what, words in (
+        ("empty", "with no samples"), ("unreadable", "that cannot be decoded (send WAV, FLAC, OGG or MP3)"),
+        ("silent", "that is silent"), ("clipped", "that is clipped"), ("not_speech", "that is not speech"),
+        ("too_short", "with less speech than --min-reference-s"),
+        ("too_long", "with more speech than --max-reference-s"))),
+    ErrorCode("invalid_audio", 422, "reference audio that cannot be a voice", ()),
+    ErrorCode("invalid_name", 422, "a voice name that gives no id", ("enroll",)),
+    ErrorCode("invalid_description", 422, "a voice description over its length", ("enroll",)),
+    ErrorCode("consent_required", 422, "--require-consent and no consent statement", ("reference",)),
+    ErrorCode("invalid_consent", 422, "a consent or subject field over its length", ("reference",)),
+    ErrorCode("overloaded", 429, "workers and queue are full (with Retry-After)", ("synthesis", "reference")),
+    ErrorCode("budget_unmeetable", 429, "no tier can send first audio within the latency budget", ("synthesis",)),
+    ErrorCode("internal_error", 500, "a server fault (a bug: report it)", ()),
+    ErrorCode("provenance_failed", 500, "marking is on and the audio could not be signed: no unmarked audio is sent",
+              ("synthesis",)),
+    ErrorCode("enrollment_failed", 500, "an enrollment failed for a reason that is not the audio's", ("enroll",)),
+    ErrorCode("draining", 503, "shutting down (with Connection: close and Retry-After)", (ANY,)),
+    ErrorCode("unavailable", 503, "the server cannot serve this now (with Retry-After)", ()),
+    ErrorCode("model_unavailable", 503, "no model tier can serve yet", ("synthesis",)),
+    ErrorCode("cloning_unavailable", 503, "the bundle has no speaker encoder", ("reference",)),
+    ErrorCode("voice_store_unavailable", 503, "the shared voice store cannot be reached (with Retry-After)",
+              ("store",)),
+    ErrorCode("deadline_exceeded", 504, "the request's deadline (--request-timeout) passed before its audio was ready",
+              ("synthesis", "reference")),
+    # start-up and CLI errors: never an HTTP answer (the process exits with the message)
+    *(ErrorCode(code, 500, "start-up / CLI only", ()) for code in (
+        "bundle_error", "bundle_missing", "bundle_corrupt", "source_error", "provenance_config",
+        "runtime_conflict", "device_unavailable")),
+)
+BY_CODE = {c.code: c for c in CODES}
+assert len(BY_CODE) == len(CODES), "an error code is registered twice"
+
+
+def codes_for(scopes: tuple[str, ...]) -> dict[int, list[str]]:
+    """status -> the codes an operation with these scopes can answer (``ANY`` codes included unless the
+    operation is open: probes, /metrics, /openapi.json pass no scopes)."""
+    wanted = set(scopes) | ({ANY} if scopes else set())
+    out: dict[int, list[str]] = defaultdict(list)
+    for entry in CODES:
+        if wanted & set(entry.scopes):
+            out[entry.status].append(entry.code)
+    return dict(sorted(out.items()))
