@@ -165,7 +165,7 @@ def _type_ok(value: Any, kind: str) -> bool:
 
 def _show(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{value} (not a JSON number)"
+        return f"{json.dumps(value)} (not a JSON number)"
     text = json.dumps(value, ensure_ascii=True, default=repr)
     return text if len(text) <= 60 else text[:57] + "..."
 

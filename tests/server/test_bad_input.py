@@ -36,6 +36,35 @@ CASES = [
      "model_not_found", ["tts-1"]),
     ("openai_sse", "/v1/audio/speech", {"voice": "alloy", "input": "x", "stream_format": "sse"}, 422,
      "unsupported_stream_format", ["audio"]),
+    ("openai_aac", "/v1/audio/speech", {"voice": "alloy", "input": "x", "response_format": "aac"}, 422,
+     "unknown_format", ["aac", "mp3", "wav"]),
+    # bodies a parser can choke on: each is a 4xx that says what is wrong, never a 500
+    ("nested_100000_levels", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "x": ' + b"[" * 100_000
+     + b"]" * 100_000 + b"}", 400, "invalid_json", ["nested", "32"]),
+    ("nested_40_levels_in_a_mix", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "emotion_mix": '
+     + b'{"happy": ' * 40 + b"1" + b"}" * 41, 400, "invalid_json", ["nested", "32"]),
+    ("speed_nan", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "speed": NaN}', 422, "invalid_request",
+     ["speed", "finite", "0.5", "2.0", "NaN"]),
+    ("pitch_infinity", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "pitch": -Infinity}', 422,
+     "invalid_request", ["pitch", "semitones"]),
+    ("mix_weight_nan", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "emotion_mix": {"happy": NaN}}', 422,
+     "invalid_request", ["emotion_mix", "happy"]),
+    ("duplicate_key", "/v1/tts", b'{"text": "hi", "voice": "en_female_1", "voice": "en_male_1"}', 400,
+     "invalid_json", ["voice", "once"]),
+    ("utf8_bom", "/v1/tts", b'\xef\xbb\xbf{"text": "hi", "voice": "en_female_1"}', 400, "invalid_json",
+     ["byte-order mark"]),
+    ("utf16", "/v1/tts", '{"text": "hi", "voice": "en_female_1"}'.encode("utf-16"), 400, "invalid_json",
+     ["UTF-8"]),
+    ("lone_surrogate", "/v1/tts", b'{"text": "hi \\ud800", "voice": "en_female_1"}', 400, "invalid_json",
+     ["surrogate"]),
+    ("top_level_string", "/v1/audio/speech", b'"hello"', 422, "invalid_request", ["object", "string"]),
+    ("integer_as_text", "/v1/tts", {**OK, "sample_rate": "24000"}, 422, "invalid_request", ["sample_rate"]),
+    ("unknown_emotion_in_mix", "/v1/tts", {**OK, "emotion_mix": {"smug": 1}}, 422, "unknown_emotion", ["smug", "happy"]),
+    ("only_punctuation", "/v1/tts", {**OK, "text": "?!"}, 422, "text_empty", ["A-Z"]),
+    ("opus_at_22050", "/v1/tts", {**OK, "format": "opus", "sample_rate": 22050}, 422, "unsupported_sample_rate",
+     ["48000"]),
+    ("emotion_level_and_intensity", "/v1/tts", {**OK, "emotion": "happy:0.5", "intensity": 0.2}, 422,
+     "invalid_request", ["either"]),
 ]
 
 
@@ -52,6 +81,37 @@ def test_bad_request_gets_documented_error(client, name, path, body, status, cod
     for word in words:
         assert word in error["message"], (word, error["message"])
     assert client.get("/readyz").status_code == 200, "the server stays healthy"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+@pytest.mark.parametrize("path", ["/v1/tts", "/v1/audio/speech"])
+def test_a_body_declared_as_another_media_type_is_415(client, path, content_type):
+    body = b'{"text": "Hello.", "input": "Hello.", "voice": "en_female_1"}'
+    r = client.post(path, content=body, headers={"content-type": content_type})
+    assert r.status_code == 415, r.text
+    error = r.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert content_type in error["message"] and "application/json" in error["message"]
+
+
+def test_a_json_body_without_content_type_is_still_read(client):
+    r = client.post("/v1/tts", content=b'{"text": "Hi.", "voice": "en_female_1", "format": "pcm"}')
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("method, path, allow", [
+    ("PUT", "/v1/tts", "POST"),
+    ("GET", "/v1/audio/speech", "POST"),
+    ("PATCH", "/v1/voices", "GET, HEAD, POST"),
+    ("TRACE", "/v1/voices/en_female_1", "DELETE, GET, HEAD"),
+    ("POST", "/readyz", "GET, HEAD"),
+])
+def test_a_method_the_path_does_not_take_is_405_with_allow(client, method, path, allow):
+    """RFC 9110: a 405 lists, in Allow, every method the path takes (across all of its routes)."""
+    r = client.request(method, path)
+    assert r.status_code == 405
+    assert r.headers["allow"] == allow
+    assert r.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_server_still_synthesizes_after_the_bad_inputs(client):
