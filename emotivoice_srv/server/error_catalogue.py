@@ -6,8 +6,8 @@ is checked against it.
 
 To add a code: one ``ErrorCode(code, status, when, scopes)`` line below. ``scopes`` names the groups
 of operations it can come from (``SCOPES``); ``ANY`` is every API operation (not the probes,
-/metrics or /openapi.json); an empty tuple means it is not answered by any documented operation
-(unknown paths, methods, start-up errors), listed for the docs only.
+/metrics or /openapi.json); an empty tuple means no documented operation answers it (unknown paths
+and methods), ``STARTUP`` that it is never an HTTP answer; both are listed for the docs.
 """
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 ANY = "any"
+STARTUP = "startup"
 SCOPES = {
+    STARTUP: "never an HTTP answer: start-up and CLI errors (the process exits with the message)",
     ANY: "every API operation (authentication, draining)",
     "json": "operations that read a JSON body",
     "form": "operations that read a multipart form",
@@ -45,18 +47,18 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_content_type", 400, "a multipart route got another Content-Type", ("form",)),
     ErrorCode("invalid_multipart", 400, "the multipart body cannot be parsed", ("form",)),
     ErrorCode("missing_file", 400, "the form lacks its file part", ("form",)),
-    ErrorCode("unauthorized", 401, "API keys are configured and the request has none or a wrong one "
-              "(with WWW-Authenticate: Bearer)", (ANY,)),
+    ErrorCode("unauthorized", 401, "API keys are configured and the request has none or a wrong one; "
+              "with WWW-Authenticate: Bearer", (ANY,)),
     ErrorCode("not_found", 404, "no such path", ()),
-    ErrorCode("unknown_voice", 404, "no such voice for this caller (another tenant's voice included)",
+    ErrorCode("unknown_voice", 404, "no such voice for this caller, another tenant's voice included",
               ("synthesis", "voice")),
     ErrorCode("manifest_not_found", 404, "unknown or expired detached manifest, or marking is off", ("manifest",)),
-    ErrorCode("method_not_allowed", 405, "the path exists but not with this method (with Allow)", ()),
+    ErrorCode("method_not_allowed", 405, "the path exists but not with this method; with Allow", ()),
     ErrorCode("voice_exists", 409, "an enrolled or built-in voice already has this name", ("enroll",)),
     ErrorCode("voice_pending", 409, "the voice is still being enrolled", ("synthesis", "enroll", "delete")),
     ErrorCode("voice_builtin", 409, "built-in voices cannot be deleted", ("delete",)),
     ErrorCode("voice_conflict", 409, "another conflict on a voice", ()),
-    ErrorCode("body_too_large", 413, "the body is over --max-body-bytes (checked before buffering)",
+    ErrorCode("body_too_large", 413, "the body is over --max-body-bytes, checked before buffering",
               ("json", "enroll")),
     ErrorCode("text_too_long", 413, "the text is over --max-text-chars", ("synthesis",)),
     ErrorCode("audio_too_large", 413, "the upload is over --max-upload-bytes", ("form",)),
@@ -68,7 +70,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_input", 422, "another invalid synthesis option", ("synthesis",)),
     ErrorCode("text_empty", 422, "nothing speakable in the text", ("synthesis",)),
     ErrorCode("unknown_emotion", 422, "an emotion that is not one of the seven", ("synthesis",)),
-    *(ErrorCode(f"{name}_out_of_range", 422, f"{name} outside its range (the schema states it)", ("synthesis",))
+    *(ErrorCode(f"{name}_out_of_range", 422, f"{name} outside its range, which the schema states", ("synthesis",))
       for name in ("speed", "pitch", "energy", "intensity")),
     ErrorCode("unknown_format", 422, "a format this server does not encode", ("synthesis",)),
     ErrorCode("unsupported_sample_rate", 422, "a sample rate not offered, or not one opus can carry",
@@ -78,7 +80,7 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("unknown_quality", 422, "quality other than best or fast", ("tts",)),
     ErrorCode("model_not_found", 422, "a model id that is not listed by GET /v1/models", ("speech",)),
     *(ErrorCode(f"audio_{what}", 422, f"reference audio {words}", ("reference",)) for what, words in (
-        ("empty", "with no samples"), ("unreadable", "that cannot be decoded (send WAV, FLAC, OGG or MP3)"),
+        ("empty", "with no samples"), ("unreadable", "that cannot be decoded: send WAV, FLAC, OGG or MP3"),
         ("silent", "that is silent"), ("clipped", "that is clipped"), ("not_speech", "that is not speech"),
         ("too_short", "with less speech than --min-reference-s"),
         ("too_long", "with more speech than --max-reference-s"))),
@@ -87,27 +89,25 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_description", 422, "a voice description over its length", ("enroll",)),
     ErrorCode("consent_required", 422, "--require-consent and no consent statement", ("reference",)),
     ErrorCode("invalid_consent", 422, "a consent or subject field over its length", ("reference",)),
-    ErrorCode("overloaded", 429, "workers and queue are full (with Retry-After)", ("synthesis", "reference")),
+    ErrorCode("overloaded", 429, "workers and queue are full; with Retry-After", ("synthesis", "reference")),
     ErrorCode("budget_unmeetable", 429, "no tier can send first audio within the latency budget", ("synthesis",)),
-    ErrorCode("internal_error", 500, "a server fault (a bug: report it)", ()),
+    ErrorCode("internal_error", 500, "a server fault: a bug, report it", ()),
     ErrorCode("provenance_failed", 500, "marking is on and the audio could not be signed: no unmarked audio is sent",
               ("synthesis",)),
     ErrorCode("enrollment_failed", 500, "an enrollment failed for a reason that is not the audio's", ("enroll",)),
-    ErrorCode("draining", 503, "shutting down (with Connection: close and Retry-After)", (ANY,)),
-    ErrorCode("unavailable", 503, "the server cannot serve this now (with Retry-After)", ()),
+    ErrorCode("draining", 503, "shutting down; with Connection: close and Retry-After", (ANY,)),
+    ErrorCode("unavailable", 503, "the server cannot serve this now; with Retry-After", ()),
     ErrorCode("model_unavailable", 503, "no model tier can serve yet", ("synthesis",)),
     ErrorCode("cloning_unavailable", 503, "the bundle has no speaker encoder", ("reference",)),
-    ErrorCode("voice_store_unavailable", 503, "the shared voice store cannot be reached (with Retry-After)",
+    ErrorCode("voice_store_unavailable", 503, "the shared voice store cannot be reached; with Retry-After",
               ("store",)),
-    ErrorCode("deadline_exceeded", 504, "the request's deadline (--request-timeout) passed before its audio was ready",
+    ErrorCode("deadline_exceeded", 504, "the request's deadline, --request-timeout, passed before its audio was ready",
               ("synthesis", "reference")),
-    # start-up and CLI errors: never an HTTP answer (the process exits with the message)
-    *(ErrorCode(code, 500, "start-up / CLI only", ()) for code in (
+    *(ErrorCode(code, 500, "start-up / CLI only", (STARTUP,)) for code in (
         "bundle_error", "bundle_missing", "bundle_corrupt", "source_error", "provenance_config",
         "runtime_conflict", "device_unavailable")),
 )
 BY_CODE = {c.code: c for c in CODES}
-assert len(BY_CODE) == len(CODES), "an error code is registered twice"
 
 
 def codes_for(scopes: tuple[str, ...]) -> dict[int, list[str]]:

@@ -162,3 +162,24 @@ def test_inline_references_work_for_every_tenant_and_enroll_nothing(tenant_serve
             r = inline(c, reference_wav)  # acme's fit is in the shared, content-addressed cache
             assert r.status_code == 200, r.text
             assert ids(c) == before
+
+
+def audio_voice_ids(client) -> set[str]:
+    """/v1/audio/voices as Open WebUI reads it: {voice["id"]: voice["name"]} over body["voices"]."""
+    r = client.get("/v1/audio/voices")
+    assert r.status_code == 200, r.text
+    return set({v["id"]: v["name"] for v in r.json().get("voices", [])})
+
+
+def test_the_openai_voice_list_follows_the_same_tenancy(tenant_server, alices):
+    """GET /v1/audio/voices is /v1/voices for OpenAI-compatible clients: the same voices per caller."""
+    with client_for(tenant_server, KEYS["acme"]) as acme, client_for(tenant_server, KEYS["initech"]) as initech, \
+            client_for(tenant_server, ADMIN) as admin, client_for(tenant_server, None) as anonymous:
+        assert "alice" in audio_voice_ids(acme) and "en_female_1" in audio_voice_ids(acme)
+        assert not {"alice", "acme:alice", "globex:alice"} & audio_voice_ids(initech)
+        assert {"acme:alice", "globex:alice"} <= audio_voice_ids(admin)
+        for c in (acme, initech, admin):
+            ready = {v["id"] for v in c.get("/v1/voices").json()["data"] if v["status"] == "ready"}
+            assert audio_voice_ids(c) == ready
+        assert anonymous.get("/v1/audio/voices").status_code == 401
+        assert anonymous.get("/v1/audio/models").status_code == 401
