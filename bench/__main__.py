@@ -9,7 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import clone_bench, delta_bench, distill_bench, engine_bench, overload, provenance_bench, studio_bench, voicestore
+from . import (clone_bench, delta_bench, distill_bench, engine_bench, fuzz, overload, provenance_bench, studio_bench,
+               voicestore)
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -111,6 +112,12 @@ def main() -> None:
     p.add_argument("--level", type=int, default=19, help="zstd level of the deltas")
     p.add_argument("--repeats", type=int, default=3, help="applies (and full copies) per update")
     p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
+    p = sub.add_parser("fuzz", help="Schemathesis against a real server: all checks, coverage/fuzzing/stateful "
+                                     "phases; cases, failures, 5xx, latency percentiles")
+    p.add_argument("--max-examples", type=int, default=100, help="examples per operation and phase")
+    p.add_argument("--seed", type=int, default=20261208)
+    p.add_argument("--workers", type=int, default=2, help="concurrent Schemathesis workers")
+    p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -127,6 +134,8 @@ def main() -> None:
         results, module = voicestore.run(args.rounds, args.per_round, args.propagation_rounds), voicestore
     elif args.scenario == "delta":
         results, module = delta_bench.run(args.level, args.repeats), delta_bench
+    elif args.scenario == "fuzz":
+        results, module = fuzz.run(args.max_examples, args.seed, args.workers), fuzz
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:

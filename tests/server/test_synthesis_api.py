@@ -178,11 +178,12 @@ def test_openapi_describes_every_route(client, server):
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     for path in ("/v1/tts", "/v1/audio/speech", "/v1/voices", "/v1/voices/{voice_id}", "/v1/emotions",
-                 "/v1/models", "/livez", "/readyz", "/startupz", "/metrics", "/openapi.json"):
+                 "/v1/models", "/v1/audio/voices", "/v1/audio/models", "/livez", "/readyz", "/startupz", "/metrics",
+                 "/openapi.json"):
         assert path in doc["paths"], path
     tts = doc["components"]["schemas"]["TtsRequest"]
     assert set(tts["required"]) == {"text", "voice"}
-    assert tts["properties"]["format"]["enum"] == ["wav", "flac", "ogg", "opus", "mp3", "pcm"]
+    assert tts["properties"]["format"]["enum"] == ["wav", "flac", "ogg", "opus", "mp3", "pcm", None]
     assert tts["properties"]["speed"]["minimum"] == 0.5
 
 
