@@ -243,6 +243,8 @@ SERVER = [
            "deadline in seconds for one synthesis, queueing included (504 when exceeded)"),
     Option("--max-body-bytes", "EMOTIVOICE_MAX_BODY_BYTES", _positive_int, 262_144,
            "largest accepted JSON request body (413 above)"),
+    Option("--max-json-depth", "EMOTIVOICE_MAX_JSON_DEPTH", _positive_int, 32,
+           "deepest nesting accepted in a JSON body or form field (400 invalid_json above)"),
     Option("--formats", "EMOTIVOICE_FORMATS", parse_list, ("wav", "flac", "ogg", "opus", "mp3", "pcm"),
            "allowed response formats"),
     Option("--sample-rates", "EMOTIVOICE_SAMPLE_RATES", parse_int_list, (8000, 16000, 22050, 24000, 44100, 48000),

@@ -26,6 +26,8 @@ class ServerConfig:
     """Requests that may wait for a worker; beyond workers + queue_size the answer is 429."""
     request_timeout_s: float = 60.0
     max_body_bytes: int = 262_144
+    max_json_depth: int = 32
+    """Deepest nesting accepted in a JSON body (server/json_body.py); 400 invalid_json above."""
     formats: tuple[str, ...] = ("wav", "flac", "ogg", "opus", "mp3", "pcm")
     sample_rates: tuple[int, ...] = (8000, 16000, 22050, 24000, 44100, 48000)
     default_voice: str = "en_female_1"
@@ -68,6 +70,7 @@ class ServerConfig:
         return cls(
             host=args.host, port=args.port, workers=args.workers or default_workers(), queue_size=args.queue_size,
             request_timeout_s=args.request_timeout, max_body_bytes=args.max_body_bytes,
+            max_json_depth=getattr(args, "max_json_depth", 32),
             formats=tuple(args.formats), sample_rates=tuple(args.sample_rates), default_voice=args.default_voice,
             voice_aliases=dict(DEFAULT_ALIASES if args.voice_aliases is None else args.voice_aliases),
             api_keys=tuple(args.api_keys), admin_keys=tuple(getattr(args, "admin_keys", ())),

@@ -43,7 +43,7 @@ class ErrorCode:
 
 CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_json", 400, "the body is not UTF-8 JSON, repeats a key, holds an unpaired surrogate, or "
-              "nests more than 32 levels", ("json", "form")),
+              "nests deeper than --max-json-depth (32)", ("json", "form")),
     ErrorCode("invalid_content_type", 400, "a multipart route got another Content-Type", ("form",)),
     ErrorCode("invalid_multipart", 400, "the multipart body cannot be parsed", ("form",)),
     ErrorCode("missing_file", 400, "the form lacks its file part", ("form",)),

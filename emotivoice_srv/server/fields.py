@@ -245,7 +245,7 @@ def object_schema(fields: tuple[Field, ...], rules: tuple[Rule, ...] = ()) -> di
     return out
 
 
-def form_to_body(form: Mapping[str, str], fields: tuple[Field, ...]) -> dict[str, Any]:
+def form_to_body(form: Mapping[str, str], fields: tuple[Field, ...], max_depth: int = 32) -> dict[str, Any]:
     """Multipart text fields -> the JSON body they stand for (numbers, booleans and mixes parsed by
     each field's declared type), so form requests go through the same validation as JSON ones."""
     from ..settings import parse_bool
@@ -263,7 +263,7 @@ def form_to_body(form: Mapping[str, str], fields: tuple[Field, ...]) -> dict[str
             elif kind == "boolean":
                 body[name] = parse_bool(raw)
             elif kind == "object":
-                body[name] = loads(raw.encode(), what=f"form field {name!r}")
+                body[name] = loads(raw.encode(), what=f"form field {name!r}", max_depth=max_depth)
             else:
                 body[name] = raw
         except ValueError:

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import MalformedRequest, UnsupportedMediaType
 
 MAX_DEPTH = 32
-"""Deepest nesting accepted in a JSON body (no request field nests more than 2 levels)."""
+"""Default deepest nesting accepted (--max-json-depth; no request field nests more than 2 levels)."""
 JSON_MEDIA_TYPES = ("application/json",)
 
 
@@ -27,7 +27,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _check_tree(value: Any, what: str) -> None:
+def _check_tree(value: Any, what: str, max_depth: int) -> None:
     """Depth and text checks, iteratively (the value may be as deep as the parser allowed)."""
     stack = [(value, 1)]
     while stack:
@@ -41,13 +41,13 @@ def _check_tree(value: Any, what: str) -> None:
             continue
         if not isinstance(node, (dict, list)):
             continue
-        if depth > MAX_DEPTH:
-            raise MalformedRequest(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        if depth > max_depth:
+            raise MalformedRequest(f"{what} is nested more than {max_depth} levels deep (--max-json-depth)")
         items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
         stack.extend((item, depth + 1) for item in items)
 
 
-def loads(body: bytes, what: str = "the request body") -> Any:
+def loads(body: bytes, what: str = "the request body", max_depth: int = MAX_DEPTH) -> Any:
     """Bytes -> a JSON value, or MalformedRequest (400, ``invalid_json``) saying what is wrong."""
     try:
         text = body.decode("utf-8")
@@ -61,8 +61,8 @@ def loads(body: bytes, what: str = "the request body") -> Any:
     except json.JSONDecodeError as exc:
         raise MalformedRequest(f"{what} is not valid JSON: {exc}") from None
     except RecursionError:
-        raise MalformedRequest(f"{what} is nested more than {MAX_DEPTH} levels deep") from None
-    _check_tree(value, what)
+        raise MalformedRequest(f"{what} is nested more than {max_depth} levels deep (--max-json-depth)") from None
+    _check_tree(value, what, max_depth)
     return value
 
 

@@ -225,7 +225,8 @@ async def tts(request: Request) -> Response:
         return await _tts_with_reference(request, ctx)
     require_json(request.headers.get("content-type"), also=(MULTIPART,))
     body = await read_body(request, ctx.config.max_body_bytes)
-    return await synthesize(request, parse_tts(parse_json(body), ctx.tts_fields), "/v1/tts", body)
+    return await synthesize(request, parse_tts(parse_json(body, max_depth=ctx.config.max_json_depth), ctx.tts_fields),
+                            "/v1/tts", body)
 
 
 async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
@@ -236,7 +237,7 @@ async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
     request_consent(request, ctx, texts)  # under --require-consent an inline clone needs a statement too
     texts = {k: v for k, v in texts.items() if k not in ("consent", "subject")}
     check_form(texts, files, (), {"reference_audio": True}, texts_checked_elsewhere=True)
-    body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields)
+    body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields, ctx.config.max_json_depth)
     req = parse_tts(body, ctx.tts_fields)
     voice = await reference_fit(request, ctx, files["reference_audio"])
     return await synthesize(request, replace(req, options=replace(req.options, voice=voice)), "/v1/tts")
@@ -246,7 +247,8 @@ async def speech(request: Request) -> Response:
     ctx = _ctx(request)
     require_json(request.headers.get("content-type"))
     body = await read_body(request, ctx.config.max_body_bytes)
-    req = parse_speech(parse_json(body), ctx.speech_fields, ctx.config.voice_aliases, ctx.config.formats,
+    req = parse_speech(parse_json(body, max_depth=ctx.config.max_json_depth), ctx.speech_fields,
+                       ctx.config.voice_aliases, ctx.config.formats,
                        ctx.sample_rate, ctx.fast_model_ids)
     return await synthesize(request, req, "/v1/audio/speech", body)
 

@@ -218,7 +218,7 @@ def test_parse_tts_refuses_emotion_together_with_emotion_mix():
     ("intensity", 7.0, "intensity_out_of_range", ["[0, 1]"]),
     ("pitch", -40, "pitch_out_of_range", ["semitones"]),
     ("energy", 99, "energy_out_of_range", ["dB"]),
-    ("speed", float("nan"), "invalid_request", ["speed", "finite", "0.5", "2.0", "nan"]),
+    ("speed", float("nan"), "invalid_request", ["speed", "finite", "0.5", "2.0", "NaN"]),
     ("pitch", float("inf"), "invalid_request", ["pitch", "finite", "semitones"]),
 ])
 def test_parse_tts_checks_ranges_from_the_table_that_writes_the_schema(name, value, code, words):
