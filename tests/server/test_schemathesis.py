@@ -26,12 +26,17 @@ def fuzzed(start_server, reference_wav, tmp_path_factory):
     return srv, summary
 
 
+def _failures(summary) -> str:
+    """The failure headlines of the run's output (its curl lines can hold a megabyte of audio)."""
+    lines = open(summary["output"], errors="replace").read().splitlines()
+    return "\n".join(line[:300] for line in lines if line.startswith(("_____", "- ST", "[", "    `{")))
+
+
 def test_schemathesis_finds_nothing(fuzzed):
-    srv, summary = fuzzed
-    output = open(summary["output"]).read()
-    assert summary["exit_code"] == 0 and summary["failures"] == 0 and summary["errors"] == 0, output[-6000:]
+    _, summary = fuzzed
+    assert summary["exit_code"] == 0 and summary["failures"] == 0 and summary["errors"] == 0, _failures(summary)
     assert summary["phases"] == {"examples": "success", "coverage": "success", "fuzzing": "success",
-                                 "stateful": "success"}, output[-3000:]
+                                 "stateful": "success"}, _failures(summary)
 
 
 def test_no_request_was_answered_with_a_5xx(fuzzed):
