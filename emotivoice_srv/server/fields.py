@@ -50,6 +50,8 @@ class Field:
     """Error code when the value is outside ``enum`` / ``pattern`` / ``keys``."""
     range_code: str = "invalid_request"
     """Error code when a number is outside its range."""
+    missing_code: str = "invalid_request"
+    """Error code when a required field is absent."""
     unit: str = ""
     too_long: Callable[[str], Exception] | None = None
     """The error for a string over ``max_length`` (default: 422 invalid_request)."""
@@ -226,7 +228,7 @@ def validate(body: Any, fields: tuple[Field, ...], rules: tuple[Rule, ...] = ())
         value = body.get(f.name)
         if value is None:
             if f.required:
-                raise InvalidInput(f"field {f.name!r} is required ({f.expects()})", code="invalid_request")
+                raise InvalidInput(f"field {f.name!r} is required ({f.expects()})", code=f.missing_code)
             out[f.name] = f.default
             continue
         _check_value(f, value)

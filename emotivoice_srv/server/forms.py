@@ -24,7 +24,8 @@ def consent_fields(require_consent: bool) -> tuple[Field, ...]:
               + (" (required on this server)." if require_consent else " (required with --require-consent)."),
               required=require_consent, max_length=MAX_CONSENT_CHARS,
               pattern="[A-Za-z0-9]" if require_consent else None,
-              pattern_hint="a consent statement needs words", code="consent_required"),
+              pattern_hint="a consent statement needs words", code="consent_required",
+              missing_code="consent_required"),
         Field("subject", "string", "Who the voice belongs to (free text).", max_length=MAX_SUBJECT_CHARS),
     )
 

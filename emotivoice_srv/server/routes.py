@@ -232,11 +232,11 @@ async def tts(request: Request) -> Response:
 async def _tts_with_reference(request: Request, ctx: ServerContext) -> Response:
     """Inline cloning: the same fields as JSON, as form fields, plus a ``reference_audio`` file."""
     texts, files = await read_form(request, ctx)
+    check_form(texts, files, (), {"reference_audio": True}, texts_checked_elsewhere=True)
     if "voice" in texts:
         raise InvalidInput("give either voice or reference_audio, not both", code="invalid_request")
     request_consent(request, ctx, texts)  # under --require-consent an inline clone needs a statement too
     texts = {k: v for k, v in texts.items() if k not in ("consent", "subject")}
-    check_form(texts, files, (), {"reference_audio": True}, texts_checked_elsewhere=True)
     body = form_to_body({**texts, "voice": "reference"}, ctx.tts_fields, ctx.config.max_json_depth)
     req = parse_tts(body, ctx.tts_fields)
     voice = await reference_fit(request, ctx, files["reference_audio"])
