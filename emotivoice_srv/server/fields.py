@@ -35,8 +35,7 @@ class Field:
     enum: tuple | None = None
     minimum: float | None = None
     maximum: float | None = None
-    exclusive_minimum: float | None = None
-    """object fields: bounds apply to each value of the mix."""
+    """object fields: the bounds apply to each value of the mix."""
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
@@ -59,7 +58,7 @@ class Field:
     def schema(self) -> dict:
         kind: Any = self.type if self.required else [self.type, "null"]
         out: dict[str, Any] = {"type": kind, "description": self.description}
-        bounds = {"minimum": self.minimum, "maximum": self.maximum, "exclusiveMinimum": self.exclusive_minimum}
+        bounds = {"minimum": self.minimum, "maximum": self.maximum}
         if self.type == "object":
             out["additionalProperties"] = {"type": "number", **{k: v for k, v in bounds.items() if v is not None}}
             if self.keys is not None:
@@ -83,7 +82,7 @@ class Field:
             what = "a finite number"
         if self.enum is not None:
             return f"one of {', '.join(map(str, self.enum))}"
-        lo = self.minimum if self.minimum is not None else self.exclusive_minimum
+        lo = self.minimum
         if self.type == "object":
             keys = f" of {'/'.join(self.keys)}" if self.keys else ""
             return f"an object mapping names{keys} to numbers{_range_words(self)}"
@@ -97,8 +96,6 @@ class Field:
 
 
 def _range_words(f: Field) -> str:
-    if f.exclusive_minimum is not None:
-        return f" > {f.exclusive_minimum}" + (f" and <= {f.maximum}" if f.maximum is not None else "")
     if f.minimum is not None:
         return f" >= {f.minimum}" + (f" and <= {f.maximum}" if f.maximum is not None else "")
     return ""
@@ -173,8 +170,7 @@ def _show(value: Any) -> str:
 
 
 def _check_number(f: Field, value: float, where: str) -> None:
-    lo_ok = (f.minimum is None or value >= f.minimum) and (f.exclusive_minimum is None or value > f.exclusive_minimum)
-    if not lo_ok or (f.maximum is not None and value > f.maximum):
+    if (f.minimum is not None and value < f.minimum) or (f.maximum is not None and value > f.maximum):
         raise InvalidInput(f"{where} must be {f.expects() if f.type != 'object' else 'a number' + _range_words(f)}, "
                            f"got {_show(value)}", code=f.range_code)
 
