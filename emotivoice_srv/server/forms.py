@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..cloning.registry import MAX_CONSENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_SUBJECT_CHARS
-from ..errors import MalformedRequest
+from ..errors import InvalidInput, MalformedRequest
 from .fields import Field, object_schema, validate
 
 REFERENCE_MEDIA_TYPES = ("audio/wav", "audio/flac", "audio/ogg", "audio/mpeg", "application/octet-stream")
@@ -34,7 +34,8 @@ def enroll_fields(require_consent: bool) -> tuple[Field, ...]:
     return (
         Field("name", "string", "Display name; the voice id is derived from it ('Alice Müller' -> alice_muller).",
               required=True, max_length=MAX_NAME_CHARS, pattern="[A-Za-z0-9]",
-              pattern_hint="a voice name needs a letter A-Z or a digit (the id is made of them)", code="invalid_name"),
+              pattern_hint="a voice name needs a letter A-Z or a digit (the id is made of them)", code="invalid_name",
+              missing_code="invalid_name"),
         Field("description", "string", "Free text shown in the voice list.", max_length=MAX_DESCRIPTION_CHARS),
         *consent_fields(require_consent),
     )
@@ -47,9 +48,9 @@ def check_form(texts: Mapping[str, str], files: Mapping[str, bytes], fields: tup
     parts here (inline cloning's text parts are a synthesis body, validated as one)."""
     stray = sorted(set(files) - set(file_parts)) + sorted(set(texts) & set(file_parts))
     if stray:
-        raise MalformedRequest(f"unexpected part(s) {', '.join(map(repr, stray))}: the file parts are "
-                               f"{', '.join(file_parts)}; the text fields {', '.join(f.name for f in fields)}",
-                               code="invalid_request")
+        raise InvalidInput(f"unknown part(s) {', '.join(map(repr, stray))}: the file parts are "
+                           f"{', '.join(file_parts)}; the text fields {', '.join(f.name for f in fields) or 'none'}",
+                           code="invalid_request")
     for name, required in file_parts.items():
         if required and name not in files:
             raise MalformedRequest(f"the form needs a {name!r} file part", code="missing_file")

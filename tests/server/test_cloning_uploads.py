@@ -149,8 +149,9 @@ def test_missing_file_part(uc):
 
 
 def test_audio_under_another_part_name_is_an_unknown_field(uc, reference_wav):
+    """An unknown part is an unknown field, 422 as in a JSON body (the schema's additionalProperties: false)."""
     r = uc.post("/v1/voices", data={"name": "wrong part"}, files={"audio": ("ref.wav", reference_wav, "audio/wav")})
-    error = assert_error(r, 400, "invalid_request")
+    error = assert_error(r, 422, "invalid_request")
     assert "audio" in error["message"]
     assert_healthy(uc)
 
@@ -173,7 +174,7 @@ def test_json_body_instead_of_multipart(uc):
 def test_unknown_form_field(uc, reference_wav):
     r = uc.post("/v1/voices", data={"name": "typo", "descripton": "misspelt"},
                 files={"file": ("ref.wav", reference_wav, "audio/wav")})
-    error = assert_error(r, 400, "invalid_request")
+    error = assert_error(r, 422, "invalid_request")
     assert "descripton" in error["message"]
     assert uc.get("/v1/voices/typo").status_code == 404
     assert_healthy(uc)

@@ -286,7 +286,7 @@ def test_inline_bad_reference_or_fields(vc, reference_wav, audio, fields, status
 
 def test_inline_form_without_reference_audio(vc):
     r = vc.post("/v1/tts", data={"text": TEXT, "voice": "en_male_1"}, files={"other": ("x.wav", b"RIFF")})
-    assert_error(r, 400, "invalid_request")
+    assert_error(r, 422, "invalid_request")
     r = vc.post("/v1/tts", content=b"--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nHi.\r\n--b--\r\n",
                 headers={"content-type": "multipart/form-data; boundary=b"})
     assert_error(r, 400, "missing_file")
