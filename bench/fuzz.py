@@ -105,7 +105,8 @@ def summarize(report_dir: Path) -> dict:
             "errors": len(report.get("errors", [])), "error_titles": [str(e)[:300] for e in report.get("errors", [])],
             "status_5xx": sum(n for s, n in statuses.items() if s.startswith("5")), "statuses": statuses,
             "phases": {k: v.get("status") for k, v in report.get("phases", {}).items()},
-            "latency_s": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99), "max": times[-1] if times else None,
+            "latency_s": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99),
+                          "max": round(times[-1], 4) if times else None,
                           "mean": round(statistics.fmean(times), 4) if times else None},
             "warnings": {k: v for k, v in report.get("warnings", {}).items() if v}}
 
@@ -131,7 +132,7 @@ def run(max_examples: int, seed: int, workers: int) -> dict:
             server.proc.terminate()
             server.proc.wait(60)
         summary["output_tail"] = Path(summary.pop("output")).read_text()[-3000:]
-    summary.update(server_args=list(SERVER_ARGS), checks=CHECKS, phases=PHASES,
+    summary.update(server_args=list(SERVER_ARGS), checks=CHECKS, phases_run=PHASES,
                    negative_data_rejection_expected=NEGATIVE_EXPECTED)
     return summary
 
@@ -143,13 +144,15 @@ def to_markdown(report: dict) -> str:
              f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores"
              + (f" ({report['machine']['note']})" if report["machine"].get("note") else ""), "",
              f"Command: `python -m bench fuzz --max-examples {r['max_examples']} --seed {r['seed']}` "
-             f"(checks {r['checks']}, phases {r['phases']}; server {' '.join(r['server_args'])})", "",
+             f"(checks {r['checks']}, phases {r['phases_run']}; server {' '.join(r['server_args'])})", "",
              "| test cases | requests | failures | errors | 5xx | p50 s | p95 s | p99 s | max s | wall s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
              f"| {r['test_cases']} | {r['requests']} | {r['failures']} | {r['errors']} | {r['status_5xx']} | "
              f"{lat['p50']} | {lat['p95']} | {lat['p99']} | {lat['max']} | {r['wall_s']} |", "",
              f"Statuses: {json.dumps(r['statuses'], sort_keys=True)}", "",
-             f"Phases: {json.dumps(r['phases'])}", ""]
+             f"Phase results: {json.dumps(r['phases'])}", "",
+             "Latency is every request the fuzzer sent (refusals included), on a machine shared with other "
+             "work: compare runs on the same machine only.", ""]
     for code, f in r["failures_by_code"].items():
         lines.append(f"- {code} {f['title']}: {f['count']} ({', '.join(f['operations'])})")
     return "\n".join(lines) + "\n"

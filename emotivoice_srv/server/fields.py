@@ -51,6 +51,8 @@ class Field:
     """Error code when a number is outside its range."""
     missing_code: str = "invalid_request"
     """Error code when a required field is absent."""
+    length_code: str = "invalid_request"
+    """Error code when a string is outside its length bounds (``too_long`` overrides it above)."""
     unit: str = ""
     too_long: Callable[[str], Exception] | None = None
     """The error for a string over ``max_length`` (default: 422 invalid_request)."""
@@ -204,7 +206,7 @@ def _check_value(f: Field, value: Any) -> None:
         if (f.min_length is not None and len(value) < f.min_length) or \
                 (f.max_length is not None and len(value) > f.max_length):
             raise InvalidInput(f"field {f.name!r} must be {f.expects()}, got {len(value)} characters",
-                               code="invalid_request")
+                               code=f.length_code)
 
 
 def validate(body: Any, fields: tuple[Field, ...], rules: tuple[Rule, ...] = ()) -> dict[str, Any]:

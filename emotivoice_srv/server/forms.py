@@ -22,11 +22,12 @@ def consent_fields(require_consent: bool) -> tuple[Field, ...]:
     return (
         Field("consent", "string", "Consent statement of the person whose voice this is"
               + (" (required on this server)." if require_consent else " (required with --require-consent)."),
-              required=require_consent, max_length=MAX_CONSENT_CHARS,
+              required=require_consent, max_length=MAX_CONSENT_CHARS, length_code="invalid_consent",
               pattern="[A-Za-z0-9]" if require_consent else None,
               pattern_hint="a consent statement needs words", code="consent_required",
               missing_code="consent_required"),
-        Field("subject", "string", "Who the voice belongs to (free text).", max_length=MAX_SUBJECT_CHARS),
+        Field("subject", "string", "Who the voice belongs to (free text).", max_length=MAX_SUBJECT_CHARS,
+              length_code="invalid_consent"),
     )
 
 
@@ -35,8 +36,9 @@ def enroll_fields(require_consent: bool) -> tuple[Field, ...]:
         Field("name", "string", "Display name; the voice id is derived from it ('Alice Müller' -> alice_muller).",
               required=True, max_length=MAX_NAME_CHARS, pattern="[A-Za-z0-9]",
               pattern_hint="a voice name needs a letter A-Z or a digit (the id is made of them)", code="invalid_name",
-              missing_code="invalid_name"),
-        Field("description", "string", "Free text shown in the voice list.", max_length=MAX_DESCRIPTION_CHARS),
+              missing_code="invalid_name", length_code="invalid_name"),
+        Field("description", "string", "Free text shown in the voice list.", max_length=MAX_DESCRIPTION_CHARS,
+              length_code="invalid_description"),
         *consent_fields(require_consent),
     )
 
