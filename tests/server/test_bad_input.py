@@ -116,3 +116,11 @@ def test_a_method_the_path_does_not_take_is_405_with_allow(client, method, path,
 
 def test_server_still_synthesizes_after_the_bad_inputs(client):
     assert client.post("/v1/tts", json=OK).status_code == 200
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"0", b"-5", b"1.5", b"soon"])
+def test_a_malformed_latency_budget_header_is_422_naming_it(client, value):
+    """'\xb2' (superscript two) passes str.isdigit() but is no integer: once a 500, now a 422."""
+    r = client.post("/v1/tts", json=OK, headers={"X-Latency-Budget-Ms": value})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_request" and "X-Latency-Budget-Ms" in r.json()["error"]["message"]
