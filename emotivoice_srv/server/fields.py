@@ -201,8 +201,8 @@ def _check_value(f: Field, value: Any) -> None:
         if f.max_length is not None and len(value) > f.max_length and f.too_long is not None:
             raise f.too_long(f"field {f.name!r} has {len(value)} characters; the limit is {f.max_length}")
         if f.pattern is not None and _compiled(f.pattern).search(value) is None:
-            raise InvalidInput(f"{f.name} {_show(value)} is not allowed: {f.pattern_hint or 'must match ' + f.pattern}",
-                               code=f.code)
+            shown = f"{f.name} {_show(value)} is not allowed" if value.strip() else f"field {f.name!r} is blank"
+            raise InvalidInput(f"{shown}: {f.pattern_hint or 'must match ' + f.pattern}", code=f.code)
         if (f.min_length is not None and len(value) < f.min_length) or \
                 (f.max_length is not None and len(value) > f.max_length):
             raise InvalidInput(f"field {f.name!r} must be {f.expects()}, got {len(value)} characters",
