@@ -68,7 +68,7 @@ def _get(op_id: str, summary: str, schema: dict, *, scopes: tuple[str, ...] = ("
     return {"get": {"operationId": op_id, "summary": summary, "responses": responses}}
 
 
-def _links(status: str) -> dict:
+def _links() -> dict:
     param = {"voice_id": "$response.body#/id"}
     return {"GetVoice": {"operationId": "getVoice", "parameters": param},
             "DeleteVoice": {"operationId": "deleteVoice", "parameters": param}}
@@ -93,7 +93,7 @@ def build_openapi(ctx: ServerContext) -> dict:
                               "manifest": ("Detached manifest (pcm/ogg/opus and streams)", False)}, VERIFY_MEDIA_TYPES,
                          decoded=False)
     speech_formats = next(f.enum for f in ctx.speech_fields if f.name == "response_format")
-    created = {code: {**_json({"$ref": "#/components/schemas/Voice"}, what), "links": _links(code)}
+    created = {code: {**_json({"$ref": "#/components/schemas/Voice"}, what), "links": _links()}
                for code, what in (("201", "The new voice (status ready)"),
                                   ("200", "Same name and audio again: the existing voice"),
                                   ("202", "Still fitting: status pending; poll Location"))}
@@ -108,6 +108,7 @@ def build_openapi(ctx: ServerContext) -> dict:
                           **errors("json", "form", "synthesis", "tts", "reference", "store")}}},
         "/v1/audio/speech": {"post": {
             "operationId": "createSpeech", "summary": "OpenAI-compatible speech endpoint", "security": auth,
+            "parameters": ROUTING_HEADERS,
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/SpeechRequest"}}}},
             "responses": {**_audio_response(speech_formats), **errors("json", "synthesis", "speech", "store")}}},
