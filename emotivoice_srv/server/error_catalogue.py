@@ -17,7 +17,8 @@ from dataclasses import dataclass
 ANY = "any"
 STARTUP = "startup"
 SCOPES = {
-    STARTUP: "never an HTTP answer: start-up and CLI errors (the process exits with the message)",
+    STARTUP: "not an HTTP answer (yet): start-up, CLI and bundle-store/delta errors; a route that starts "
+             "answering one registers its scopes here",
     ANY: "every API operation (authentication, draining)",
     "json": "operations that read a JSON body",
     "form": "operations that read a multipart form",
@@ -105,7 +106,14 @@ CODES: tuple[ErrorCode, ...] = (
               ("synthesis", "reference")),
     *(ErrorCode(code, 500, "start-up / CLI only", (STARTUP,)) for code in (
         "bundle_error", "bundle_missing", "bundle_corrupt", "source_error", "provenance_config",
-        "runtime_conflict", "device_unavailable")),
+        "runtime_conflict", "device_unavailable", "bundle_exists", "bundle_write_failed", "bundle_ambiguous",
+        "bundle_store_io")),
+    ErrorCode("bundle_not_found", 404, "no such bundle version in the store", (STARTUP,)),
+    ErrorCode("bundle_path_forbidden", 403, "a bundle path outside --bundle-roots", (STARTUP,)),
+    ErrorCode("delta_base_mismatch", 409, "the delta's base is not the bundle it is applied to", (STARTUP,)),
+    *(ErrorCode(code, 422, "a delta that cannot be applied", (STARTUP,)) for code in (
+        "delta_invalid", "delta_truncated", "delta_corrupt", "delta_unsafe_path", "delta_hash_mismatch",
+        "delta_unreadable")),
 )
 BY_CODE = {c.code: c for c in CODES}
 

@@ -35,6 +35,16 @@ def test_each_code_is_registered_once_with_an_http_status():
     assert all(400 <= c.status <= 599 for c in CODES)
 
 
+def test_the_registered_status_is_the_status_the_error_class_answers():
+    from emotivoice_srv import errors
+    from emotivoice_srv.cloning.store import StoreUnavailable
+
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.EmotivoiceError)]
+    for cls in (*classes, StoreUnavailable):
+        if cls.code in BY_CODE and cls.code not in ("internal_error",):
+            assert BY_CODE[cls.code].status == cls.http_status, cls
+
+
 def test_the_docs_table_lists_every_http_code_under_its_status():
     table = (ROOT / "docs" / "server.md").read_text().split("## Errors", 1)[1].split("\n## ", 1)[0]
     rows = {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d{3}) \| (.*)$", table, re.M)}
