@@ -59,3 +59,13 @@ def test_other_media_types_are_415_naming_what_to_send(content_type):
         require_json(content_type)
     assert info.value.http_status == 415 and info.value.code == "unsupported_media_type"
     assert "application/json" in info.value.message
+
+
+def test_the_depth_limit_is_a_flag_and_an_environment_variable(monkeypatch):
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.server.config import ServerConfig
+
+    assert ServerConfig.from_args(build_parser().parse_args(["serve"])).max_json_depth == MAX_DEPTH
+    assert ServerConfig.from_args(build_parser().parse_args(["serve", "--max-json-depth", "5"])).max_json_depth == 5
+    monkeypatch.setenv("EMOTIVOICE_MAX_JSON_DEPTH", "7")
+    assert ServerConfig.from_args(build_parser().parse_args(["serve"])).max_json_depth == 7
