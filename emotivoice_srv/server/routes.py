@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..audio.encode import content_type
-from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, MalformedRequest, UnknownVoice
+from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, UnknownVoice
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
 from . import dispatch
