@@ -17,8 +17,8 @@ class StartupObservation:
     first_tts_seconds: float
     first_tts_content_type: str
     startupz_at_open: int
-    readyz_after_first_tts: dict
-    readyz_status_after_first_tts: int
+    readyz_at_open: dict
+    readyz_status_at_open: int
     ready_s: float
 
 
@@ -29,10 +29,10 @@ def observed(start_server, decode_audio) -> StartupObservation:
     port_open_s = srv.wait_port()
     with srv.client() as c:
         startupz = c.get("/startupz").status_code
+        readyz = c.get("/readyz")  # before the first render: on a loaded machine it can outlast the warm-up delay
         tts = c.post("/v1/tts", json={"text": "The first request.", "voice": "en_female_1"})
         audio, _ = decode_audio(tts.content, "wav") if tts.status_code == 200 else ((), 0)
         assert len(audio) > 12000
-        readyz = c.get("/readyz")
         while c.get("/readyz").status_code != 200:
             assert time.monotonic() - srv.started_at < 120, srv.log()
             time.sleep(0.05)
@@ -50,9 +50,9 @@ def test_startupz_is_200_as_soon_as_the_port_accepts(observed):
 
 
 def test_readyz_is_503_with_a_reason_until_warm_up_finishes(observed):
-    assert observed.readyz_status_after_first_tts == 503
-    assert observed.readyz_after_first_tts["reason"].startswith("warming")
-    assert observed.readyz_after_first_tts["tiers"][0]["state"] == "warming"
+    assert observed.readyz_status_at_open == 503
+    assert observed.readyz_at_open["reason"].startswith("warming")
+    assert observed.readyz_at_open["tiers"][0]["state"] == "warming"
 
 
 def test_readyz_turns_200_after_warm_up(observed):
