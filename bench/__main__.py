@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import (clone_bench, delta_bench, distill_bench, engine_bench, fuzz, overload, provenance_bench, studio_bench,
-               voicestore)
+               voicestore, wer_bench)
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -95,6 +95,13 @@ def main() -> None:
                    "resume file (a parallel run; the reporting run reads it)")
     p.add_argument("--shard", default=None, help="K/N: measure every N-th speaker from the K-th into the resume "
                    "file only (run N of these in parallel, then once without --shard to report)")
+    p = sub.add_parser("wer", help="intelligibility on unseen sentences: built-in voices, cloned voices and Piper "
+                                    "joe-medium (a native US English yardstick) through one ASR; where errors come from")
+    p.add_argument("--speakers", type=int, default=None, help="first N held-out clone speakers (default: all 21)")
+    p.add_argument("--clone-sentences", type=int, default=20, help="unseen sentences each held-out clone reads")
+    p.add_argument("--sentences", type=int, default=None, help="only the first N sentences of each set (quick run)")
+    p.add_argument("--fresh", action="store_true", help="ignore the resume file of an interrupted run")
+    p.add_argument("--machine-note", default="", help="how busy the machine was (written into the report)")
     p = sub.add_parser("studio", help="web studio in headless Chromium: page weight, time to interactive, "
                                       "first audio through the page vs an HTTP client")
     p.add_argument("--rounds", type=int, default=10)
@@ -136,6 +143,13 @@ def main() -> None:
         results, module = delta_bench.run(args.level, args.repeats), delta_bench
     elif args.scenario == "fuzz":
         results, module = fuzz.run(args.max_examples, args.seed, args.workers), fuzz
+    elif args.scenario == "wer":
+        from emotivoice_srv.paths import default_cache_dir
+
+        partial = default_cache_dir() / f"wer-{args.sentences}-{args.clone_sentences}-partial.jsonl"
+        if args.fresh:
+            partial.unlink(missing_ok=True)
+        results, module = wer_bench.run(args.speakers, args.clone_sentences, args.sentences, partial), wer_bench
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:

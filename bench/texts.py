@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 EVAL_FILE = Path(__file__).resolve().parent / "data" / "eval_sentences_en.txt"
+UNSEEN_FILE = EVAL_FILE.with_name("unseen_sentences_en.txt")
+"""Harvard lists 6-10: never used to select or tune anything (``python -m bench wer``)."""
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -16,3 +18,7 @@ def read_sentences(path: Path) -> list[str]:
 
 def eval_sentences() -> list[str]:
     return read_sentences(EVAL_FILE)
+
+
+def unseen_sentences() -> list[str]:
+    return read_sentences(UNSEEN_FILE)
