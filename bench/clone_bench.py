@@ -238,7 +238,7 @@ def run(speakers: int | None = None, timing_only: bool = False, corpus: str = "z
     return {"corpus": corpus, "speakers": len(rows), "held_out_sentences": list(HELD_OUT), "summary": summary,
             "shipped": "clone" if fit_variant else SHIPPED,
             "clone_column": f"fit variant {fit_variant}: {FIT_VARIANTS[fit_variant]}, shipped equalizer" if fit_variant
-            else CLONE_COLUMN,
+            else CLONE_COLUMN_NOW if eq_ablation else CLONE_COLUMN,
             **timing, "emotion": emotion_rows, "rows": rows}
 
 
@@ -387,6 +387,8 @@ SHIPPED = "eq_1.0_lifter40_no_range"
 """The column whose configuration is the shipped default (chosen on the Flite tuning speakers)."""
 CLONE_COLUMN = "equalizer strength 1, ±12 dB, 24 cepstral coefficients; fitted F0 range"
 """What the fit's own output (column ``clone``) was configured with when the committed rows were measured."""
+CLONE_COLUMN_NOW = "the default FitConfig: equalizer 40 coefficients, strength 1, ±12 dB; register F0 range"
+"""The same for runs from 2026-12-08 on (``--eq-ablation``): the default fit is the shipped one."""
 
 ABLATION_LABELS = {
     "builtin_voice": "built-in English voice of the same register (no cloning)",
