@@ -1,6 +1,7 @@
 """Benchmarks. Serving: ``python -m bench coldstart|latency|throughput|all`` -> bench/results/<machine>-<date>.json
 and BENCHMARKS.md. Components: ``engine`` (export, sizes, RTF per precision), ``clone`` (voice cloning) and ``voicestore``
-(voice lookup local vs Redis, propagation between replicas), ``delta`` (bundle delta updates vs whole bundles)."""
+(voice lookup local vs Redis, propagation between replicas), ``delta`` (bundle delta updates vs whole bundles),
+``wer`` (intelligibility on unseen sentences beside a native US English voice)."""
 from __future__ import annotations
 
 import argparse
