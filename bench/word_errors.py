@@ -77,8 +77,8 @@ def misses_in_group(sentences: Sequence[Sequence[str]], indices: Sequence[int],
 
 def classify(ours: Sequence[Miss], yardstick: Sequence[Miss],
              zipf: Callable[[str], float], rare_zipf: float = RARE_ZIPF) -> dict:
-    """Counts of our missed words that are shared with the yardstick, rare, or common (see module
-    docstring); the same split of the yardstick's own misses, seen from ours, is not implied."""
+    """Counts of our missed words that are shared with the yardstick, rare, or common (see the module
+    docstring), and how many of ours are rare at all."""
     theirs = {(m.sentence, m.position) for m in yardstick}
     shared = [m for m in ours if (m.sentence, m.position) in theirs]
     alone = [m for m in ours if (m.sentence, m.position) not in theirs]

@@ -60,7 +60,7 @@ def test_rotation_reads_every_sentence_about_equally_often():
 
 def test_score_uses_the_product_normalizer_on_packed_windows():
     sentences = ["Four hours of steady work faced us.", "The slush lay deep along the street."]
-    row, misses = score(sentences, {"sentences": [0, 1],
-                                    "windows": [[[0, 1], "4 hours of steady work faced us. The slash lay deep along the street!"]]})
+    heard = "4 hours of steady work faced us. The slash lay deep along the street!"
+    row, misses = score(sentences, {"sentences": [0, 1], "windows": [[[0, 1], heard]]})
     assert row == {"sentences": 2, "words": 14, "errors": 1, "insertions": 0, "wer": round(1 / 14, 4)}
     assert misses == [Miss(1, 1, "slush", "slash")]
