@@ -239,7 +239,8 @@ def to_markdown(report: dict) -> str:
         f"# Intelligibility on unseen sentences, our voices beside a native US English voice — {report['date']}", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, no GPU; onnxruntime {m['onnxruntime']}; "
         f"load average {la['start'][0]} at start, {la['end'][0]} at end (shared machine){'; ' + note if note else ''}. "
-        f"Command: `python -m bench wer` ({r['bench_seconds']} s).", "",
+        f"Command: `python -m bench wer --clone-sentences {r['clone_sentences_each']} --cloned-builtin-sentences "
+        f"{r.get('cloned_builtin_sentences_each', '')}` ({r['bench_seconds']} s).", "",
         f"- Sentences: {r['unseen_set']}; never used to select or tune anything. Selection set for comparison: "
         f"{r['selection_set']}.",
         f"- ASR: {r['asr']}; normalizer: {r['normalizer']}.",
