@@ -24,6 +24,7 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
         ├── NotFound (404)          no such route
         ├── BodyTooLarge (413)      the request body is over the configured limit
         ├── UnsupportedMediaType (415)  the body's Content-Type is not one the route reads
+        ├── RenderTooLong (413)     a whole response would take longer than --max-render-seconds to render
         ├── Overloaded (429)        workers and queue are full; carries ``retry_after`` seconds
         ├── Unavailable (503)       draining for shutdown (or not started)
         └── DeadlineExceeded (504)  the request's deadline passed before its audio was ready
@@ -132,6 +133,9 @@ class BodyTooLarge(EmotivoiceError):
 class UnsupportedMediaType(EmotivoiceError):
     code = "unsupported_media_type"
     http_status = 415
+class RenderTooLong(EmotivoiceError):
+    code = "render_too_long"
+    http_status = 413
 
 
 class _RetryLater(EmotivoiceError):

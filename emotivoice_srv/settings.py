@@ -241,6 +241,12 @@ SERVER = [
            "requests allowed to wait for a worker before 429 (default: 4 x workers)"),
     Option("--request-timeout", "EMOTIVOICE_REQUEST_TIMEOUT", _positive_float, 60.0,
            "deadline in seconds for one synthesis, queueing included (504 when exceeded)"),
+    Option("--deadline-slack", "EMOTIVOICE_DEADLINE_SLACK", _non_negative_float, 2.0,
+           "a request's deadline is the larger of --request-timeout and this many times its estimated time to "
+           "first byte (queue + measured rendering rate; a whole response's whole text); 0: a fixed deadline"),
+    Option("--max-render-seconds", "EMOTIVOICE_MAX_RENDER_SECONDS", _positive_float, 300.0,
+           "a request whose estimated time to first byte is longer is refused at once: 413 render_too_long "
+           "(stream it or send less text) or 429 (work queued ahead)"),
     Option("--max-body-bytes", "EMOTIVOICE_MAX_BODY_BYTES", _positive_int, 262_144,
            "largest accepted JSON request body (413 above)"),
     Option("--max-json-depth", "EMOTIVOICE_MAX_JSON_DEPTH", _positive_int, 32,

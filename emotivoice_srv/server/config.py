@@ -5,6 +5,7 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from .render_budget import DeadlinePolicy
 from .routing import RoutingConfig
 
 OPENAI_VOICES_FEMALE = ("alloy", "coral", "nova", "sage", "shimmer")
@@ -25,6 +26,10 @@ class ServerConfig:
     queue_size: int | None = None
     """Requests that may wait for a worker; beyond workers + queue_size the answer is 429."""
     request_timeout_s: float = 60.0
+    deadline_slack: float = 2.0
+    """A request's deadline is max(request_timeout_s, this x its estimate) (server/render_budget.py)."""
+    max_render_s: float = 300.0
+    """Estimated seconds to a response's first byte above which it is refused at once (413/429)."""
     max_body_bytes: int = 262_144
     max_json_depth: int = 32
     """Deepest nesting accepted in a JSON body (server/json_body.py); 400 invalid_json above."""
@@ -62,6 +67,10 @@ class ServerConfig:
     """The fast tier's pool, latency budgets, the overload policy and the upstream (server/routing.py)."""
 
     @property
+    def deadline_policy(self) -> DeadlinePolicy:
+        return DeadlinePolicy(self.request_timeout_s, self.deadline_slack, self.max_render_s)
+
+    @property
     def queue_capacity(self) -> int:
         return 4 * self.workers if self.queue_size is None else self.queue_size
 
@@ -69,7 +78,8 @@ class ServerConfig:
     def from_args(cls, args: argparse.Namespace) -> ServerConfig:
         return cls(
             host=args.host, port=args.port, workers=args.workers or default_workers(), queue_size=args.queue_size,
-            request_timeout_s=args.request_timeout, max_body_bytes=args.max_body_bytes,
+            request_timeout_s=args.request_timeout, deadline_slack=args.deadline_slack,
+            max_render_s=args.max_render_seconds, max_body_bytes=args.max_body_bytes,
             max_json_depth=getattr(args, "max_json_depth", 32),
             formats=tuple(args.formats), sample_rates=tuple(args.sample_rates), default_voice=args.default_voice,
             voice_aliases=dict(DEFAULT_ALIASES if args.voice_aliases is None else args.voice_aliases),

@@ -55,6 +55,11 @@ def _load(pool: InferencePool, s_per_char: float) -> Load:
     return Load(pool.busy, pool.workers, pool.capacity, pool.mean_job_s, s_per_char)
 
 
+def load_of(ctx: ServerContext, placement: Placement) -> Load:
+    """The load of the pool a placement would run on, at the tier's measured rate."""
+    return _load(placement.pool, ctx.rates.s_per_char(placement.tier))
+
+
 def loads(ctx: ServerContext) -> tuple[Load, Load | None]:
     """Main's pool and the fast tier's (None when no fast tier can serve now)."""
     main = _load(ctx.pool, ctx.rates.s_per_char(MAIN))

@@ -18,9 +18,9 @@ from ..audio.encode import content_type
 from ..errors import BodyTooLarge, DeadlineExceeded, InvalidInput, UnknownVoice
 from ..prosody.emotion import EMOTIONS, PRESETS
 from .middleware import request_fields
-from . import dispatch
+from . import dispatch, render_budget
 from .pool import CancelToken
-from .routing import wants_from
+from .routing import first_chunk_chars, wants_from
 from .provenance_api import SYNTHETIC_HEADER, link_header, response_facts
 from .json_body import require_json
 from .schemas import SynthesisRequest, form_to_body, parse_json, parse_speech, parse_tts
@@ -91,7 +91,8 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str, body: 
     fields = request_fields(request.scope)
     voice = req.options.voice
     wants = wants_from(req.quality, req.latency_budget_ms, request.headers)
-    token = CancelToken(deadline=time.monotonic() + ctx.config.request_timeout_s)
+    arrival = time.monotonic()
+    token = CancelToken(deadline=arrival + ctx.config.request_timeout_s)
     try:
         resolved = await resolve(ctx, principal_of(request), voice)
     except UnknownVoice:  # on an edge, a voice only the upstream has is spoken there
@@ -113,12 +114,13 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str, body: 
                 return forwarded
             after_upstream = True
     placements = dispatch.local_placements(ctx, slot, wants, req, after_upstream)
+    placements, budgets = _budgeted(ctx, placements, req, route)
 
     def facts_for(placed: dispatch.Placement):
         return response_facts(request, ctx, req, placed.engine, placed.tier, route, voice)
 
     if req.stream:
-        return await _stream(request, req, route, token, t0, placements, facts_for)
+        return await _stream(request, req, route, token, t0, placements, facts_for, arrival, budgets)
 
     def steps(placed: dispatch.Placement):
         facts = facts_for(placed)
@@ -126,8 +128,9 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str, body: 
         return whole_steps(placed.engine, req, seal)
 
     future, placed = dispatch.submit(ctx, placements, steps, token)
+    token.deadline = arrival + budgets[id(placed)].deadline_s
     tier = placed.tier
-    fields.update(tier=tier, route_reason=placed.reason)
+    fields.update(tier=tier, route_reason=placed.reason, deadline_s=round(budgets[id(placed)].deadline_s, 1))
     rendered: Rendered = await _await_job(request, asyncio.wrap_future(future), token, future)
     ctx.record_synthesis(route, tier, rendered, time.perf_counter() - t0, stream=False)
     ctx.rates.observe(tier, rendered.compute_seconds, len(req.text))
@@ -136,6 +139,19 @@ async def synthesize(request: Request, req: SynthesisRequest, route: str, body: 
     if rendered.manifest_id is not None:
         headers.update([link_header(request, rendered.manifest_id)])
     return Response(rendered.body, media_type=content_type(req.format, req.sample_rate), headers=headers)
+
+
+def _budgeted(ctx: ServerContext, placements: list[dispatch.Placement], req: SynthesisRequest,
+              route: str) -> tuple[list[dispatch.Placement], dict[int, render_budget.Budget]]:
+    """The placements whose estimate fits --max-render-seconds, with each one's deadline (server/render_budget.py);
+    none: refused at once, 413 (this text is too long to render whole here) or 429 (too much work ahead)."""
+    policy = ctx.config.deadline_policy
+    chars = first_chunk_chars(req.text, req.stream)
+    loads = {id(p): dispatch.load_of(ctx, p) for p in placements}
+    kept = [p for p in placements if render_budget.fits(policy, loads[id(p)], chars)]
+    if not kept:
+        raise render_budget.refusal(policy, loads[id(placements[0])], chars, stream=req.stream, route=route)
+    return kept, {id(p): render_budget.budget(policy, loads[id(p)], chars) for p in kept}
 
 
 async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, work: Future):
@@ -158,11 +174,14 @@ async def _await_job(request: Request, job: asyncio.Future, token: CancelToken, 
     request_fields(request.scope).update(error=reason, cancelled_while=stage)
     if watcher in done:
         raise ClientGone()
-    raise DeadlineExceeded(f"no audio within the {_ctx(request).config.request_timeout_s:g} s deadline")
+    limit = request_fields(request.scope).get("deadline_s", _ctx(request).config.request_timeout_s)
+    raise DeadlineExceeded(f"no audio within this request's {limit:g} s deadline (its estimate at arrival, "
+                           "x --deadline-slack, and at least --request-timeout); the server was slower than measured")
 
 
 async def _stream(request: Request, req: SynthesisRequest, route: str, token: CancelToken, t0: float,
-                  placements: list[dispatch.Placement], facts_for) -> Response:
+                  placements: list[dispatch.Placement], facts_for, arrival: float,
+                  budgets: dict[int, render_budget.Budget]) -> Response:
     ctx = _ctx(request)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -172,15 +191,18 @@ async def _stream(request: Request, req: SynthesisRequest, route: str, token: Ca
 
     future, placed = dispatch.submit(ctx, placements, lambda p: stream_steps(p.engine, req, emit), token,
                                      realtime=True)
+    token.deadline = arrival + budgets[id(placed)].deadline_s
     tier = placed.tier
     facts = facts_for(placed)
-    request_fields(request.scope).update(tier=tier, route_reason=placed.reason)
+    request_fields(request.scope).update(tier=tier, route_reason=placed.reason,
+                                         deadline_s=round(budgets[id(placed)].deadline_s, 1))
     job = asyncio.wrap_future(future)
     job.add_done_callback(queue.put_nowait)  # the finished future itself marks the end of the stream
     job.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even if the client left
     first = await _await_job(request, asyncio.ensure_future(queue.get()), token, future)
     if isinstance(first, asyncio.Future):
         first.result()  # a validation error, raised before any byte was sent
+    token.deadline = None  # the deadline bounds a stream's first audio; then playback paces it, a disconnect stops it
     fields = request_fields(request.scope)
     headers = {**_audio_headers(None, req, tier), **placed.headers()}
     manifest_id = ctx.provenance.reserve() if facts is not None else None

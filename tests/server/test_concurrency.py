@@ -78,7 +78,9 @@ def test_client_disconnect_cancels_work_that_has_not_started(tiny):
 
 @pytest.fixture(scope="module")
 def strict(start_server):
-    srv = start_server("--workers", "1", "--request-timeout", "2.0", "--no-warmup")
+    # --deadline-slack 0: the fixed deadline, so a render longer than it is cut (by default the deadline
+    # grows with the estimate; a 504 then means the server turned out slower than measured)
+    srv = start_server("--workers", "1", "--request-timeout", "2.0", "--deadline-slack", "0", "--no-warmup")
     srv.wait_port()
     return srv
 
