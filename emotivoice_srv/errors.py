@@ -25,6 +25,9 @@ so the API layer translates them in a single place into ``{"error": {"code", "me
         ├── BodyTooLarge (413)      the request body is over the configured limit
         ├── UnsupportedMediaType (415)  the body's Content-Type is not one the route reads
         ├── RenderTooLong (413)     a whole response would take longer than --max-render-seconds to render
+        ├── BodyTimeout (408)       the request body did not arrive within --body-timeout
+        ├── HeadersTooLarge (431)   the request's headers are over --max-header-bytes
+        ├── InsufficientStorage (507) the disk under the cache directory is full
         ├── Overloaded (429)        workers and queue are full; carries ``retry_after`` seconds
         ├── Unavailable (503)       draining for shutdown (or not started)
         └── DeadlineExceeded (504)  the request's deadline passed before its audio was ready
@@ -136,6 +139,21 @@ class UnsupportedMediaType(EmotivoiceError):
 class RenderTooLong(EmotivoiceError):
     code = "render_too_long"
     http_status = 413
+
+
+class BodyTimeout(EmotivoiceError):
+    code = "body_timeout"
+    http_status = 408
+
+
+class HeadersTooLarge(EmotivoiceError):
+    code = "headers_too_large"
+    http_status = 431
+
+
+class InsufficientStorage(EmotivoiceError):
+    code = "insufficient_storage"
+    http_status = 507
 
 
 class _RetryLater(EmotivoiceError):

@@ -120,6 +120,13 @@ def _threads_or_auto(raw: str) -> int | None:
     return None if raw.strip().lower() == "auto" else _non_negative_int(raw)
 
 
+def _rate(raw: str):
+    """'10/s', '600/min', 'off' (server/abuse.py)."""
+    from .server.abuse import parse_rate
+
+    return parse_rate(raw)
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -251,6 +258,19 @@ SERVER = [
            "largest accepted JSON request body (413 above)"),
     Option("--max-json-depth", "EMOTIVOICE_MAX_JSON_DEPTH", _positive_int, 32,
            "deepest nesting accepted in a JSON body or form field (400 invalid_json above)"),
+    Option("--rate-limit", "EMOTIVOICE_RATE_LIMIT", _rate, None,
+           "API requests (/v1/*) per caller: the API key's tenant, or the client address without keys; a token "
+           "bucket, e.g. 10/s or 600/min; over it: 429 rate_limited + Retry-After ('off': no limit)"),
+    Option("--rate-limit-burst", "EMOTIVOICE_RATE_LIMIT_BURST", _positive_int_or_auto, None,
+           "requests a caller may send at once before --rate-limit applies ('auto': one period's count)"),
+    Option("--max-enrollments-per-key", "EMOTIVOICE_MAX_ENROLLMENTS_PER_KEY", _non_negative_int, 2,
+           "enrollments (voice fits) one caller may have running at once; more: 429 too_many_enrollments "
+           "(0: no cap)"),
+    Option("--max-header-bytes", "EMOTIVOICE_MAX_HEADER_BYTES", _positive_int, 16_384,
+           "request line + headers; over it 431 headers_too_large (a head still incomplete past twice it is refused by the HTTP parser)"),
+    Option("--body-timeout", "EMOTIVOICE_BODY_TIMEOUT", _positive_float, 60.0,
+           "seconds from a request's arrival within which its whole body must arrive (slow senders: 408 "
+           "body_timeout, connection closed)"),
     Option("--formats", "EMOTIVOICE_FORMATS", parse_list, ("wav", "flac", "ogg", "opus", "mp3", "pcm"),
            "allowed response formats"),
     Option("--sample-rates", "EMOTIVOICE_SAMPLE_RATES", parse_int_list, (8000, 16000, 22050, 24000, 44100, 48000),

@@ -5,6 +5,7 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
+from .abuse import AbuseLimits
 from .render_budget import DeadlinePolicy
 from .routing import RoutingConfig
 
@@ -64,6 +65,8 @@ class ServerConfig:
     ui: bool = True
     """Serve the web studio at / (server/studio.py); off: API only."""
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    abuse: AbuseLimits = field(default_factory=AbuseLimits)
+    """Per-caller rate limit, concurrent enrollments per caller, header size, body arrival time (server/abuse.py)."""
     """The fast tier's pool, latency budgets, the overload policy and the upstream (server/routing.py)."""
 
     @property
@@ -90,6 +93,9 @@ class ServerConfig:
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
             ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
             concurrent_threads=args.concurrent_threads, ui=args.ui == "on", routing=RoutingConfig.from_args(args),
+            abuse=AbuseLimits(rate=args.rate_limit, burst=args.rate_limit_burst,
+                              max_enrollments_per_key=args.max_enrollments_per_key,
+                              max_header_bytes=args.max_header_bytes, body_timeout_s=args.body_timeout),
         )
 
 

@@ -18,6 +18,7 @@ from ..cloning import CloningConfig
 from ..engine import Engine, SynthesisOptions
 from ..voices import VoiceLibrary
 from . import voices_api
+from .abuse import TokenBuckets
 from .config import ServerConfig, narrow_threads
 from .lifecycle import Lifecycle
 from .metrics import Metrics
@@ -84,6 +85,8 @@ class ServerContext:
     upstream: Any = None
     """Edge mode: the Upstream that takes some work (server/upstream.py); None without --upstream."""
     rates: RateTracker = field(default_factory=RateTracker)
+    rate_buckets: TokenBuckets | None = None
+    """Per-caller token buckets of --rate-limit (None: no limit)."""
 
     def __post_init__(self) -> None:
         first = self.first_engine
@@ -121,6 +124,9 @@ class ServerContext:
                 self._engine_loaded(slot)
         self.run_fit = voices_api.fit_runner(self)
         self.keyring = KeyRing.parse(self.config.api_keys, self.config.admin_keys)
+        abuse = self.config.abuse
+        if self.rate_buckets is None and abuse.rate is not None:
+            self.rate_buckets = TokenBuckets(abuse.rate.per_s, abuse.bucket_size)
         if self.provenance is not None:
             self.provenance.observers.append(self._on_signature)
         if self.cloner is not None:

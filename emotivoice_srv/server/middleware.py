@@ -1,10 +1,12 @@
-"""One ASGI middleware around every request: request id, API keys, drain refusal, metrics, access log.
+"""One ASGI middleware around every request: request id, header size, API keys, rate limit, drain refusal,
+body arrival deadline, metrics, access log.
 
 Pure ASGI (not BaseHTTPMiddleware) so streamed responses pass through untouched and a request's
 fields (voice, emotion, audio seconds, tier...) can be filled in by the handler and logged at the end.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -15,7 +17,8 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import EmotivoiceError, Unauthorized, Unavailable
+from ..errors import BodyTimeout, EmotivoiceError, HeadersTooLarge, Overloaded, Unauthorized, Unavailable
+from ..logs import REQUEST_ID
 from .studio import is_studio_path
 from .tenancy import SCOPE_KEY, SINGLE_TENANT
 
@@ -25,6 +28,8 @@ PROBES = ("/livez", "/readyz", "/startupz")
 OPEN_PATHS = PROBES + ("/openapi.json",)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LOG_KEY = "emotivoice.log"
+CALLER_KEY = "emotivoice.caller"
+"""Who is calling, for per-caller limits: ``tenant:<t>`` with API keys, else ``addr:<client address>``."""
 
 
 def request_fields(scope: Scope) -> dict[str, Any]:
@@ -53,7 +58,25 @@ def error_headers(exc: EmotivoiceError) -> list[tuple[bytes, bytes]]:
         headers.append((b"retry-after", str(retry_after).encode()))
     if isinstance(exc, Unauthorized):
         headers.append((b"www-authenticate", b'Bearer realm="emotivoice-srv"'))
+    if isinstance(exc, BodyTimeout):  # the rest of the body may still be on its way: end the connection
+        headers.append((b"connection", b"close"))
     return headers
+
+
+def with_request_id(body: bytes, request_id: str) -> bytes:
+    """An error body ``{"error": {...}}`` with ``request_id`` added to the error; other bodies unchanged."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        payload["error"]["request_id"] = request_id
+        return json.dumps(payload).encode()
+    return body
+
+
+def _header_bytes(scope: Scope) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in scope["headers"])
 
 
 class RequestMiddleware:
@@ -71,6 +94,26 @@ class RequestMiddleware:
     def _check_access(self, scope: Scope) -> None:
         path = scope["path"]
         config = self.ctx.config
+        limits = config.abuse
+        if _header_bytes(scope) > limits.max_header_bytes:
+            raise HeadersTooLarge(f"request headers of {_header_bytes(scope)} bytes are over the limit of "
+                                  f"{limits.max_header_bytes} (--max-header-bytes)")
+        try:
+            self._authenticate(scope, path, config)
+        finally:
+            keyed = self.ctx.keyring.enabled and SCOPE_KEY in scope
+            client = scope.get("client")
+            scope[CALLER_KEY] = (f"tenant:{scope[SCOPE_KEY].tenant}" if keyed
+                                 else f"addr:{client[0] if client else 'unknown'}")
+        buckets = self.ctx.rate_buckets
+        if buckets is not None and path.startswith("/v1/"):
+            wait = buckets.take(scope[CALLER_KEY])
+            if wait > 0:
+                raise Overloaded(f"rate limit of {limits.rate} per {'API key' if keyed else 'client address'} "
+                                 f"exceeded (bursts of {limits.bucket_size}); retry in {wait:.1f} s",
+                                 code="rate_limited", retry_after=max(1, int(wait + 0.999)))
+
+    def _authenticate(self, scope: Scope, path: str, config) -> None:
         if path in OPEN_PATHS or (config.ui and is_studio_path(path)):
             return  # the studio page loads without a key; its API calls send one
         if self.ctx.lifecycle.draining and path != "/metrics":
@@ -98,17 +141,51 @@ class RequestMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # every log line while handling it says which request
         fields = request_fields(scope)
         route = self._route(scope)
         status = {"code": 500}
         metrics = self.ctx.metrics
+        held: dict[str, Any] = {}  # an error response's start and body, until its request id is added
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                if message["status"] >= 400 and (b"content-type", b"application/json") in message["headers"]:
+                    held.update(start=message, body=b"")
+                    return
+            elif message["type"] == "http.response.body" and "start" in held:
+                held["body"] += message.get("body", b"")
+                if message.get("more_body", False):
+                    return
+                body = with_request_id(held["body"], request_id)
+                start = held.pop("start")
+                start["headers"] = [(k, v) for k, v in start["headers"] if k != b"content-length"] + [
+                    (b"content-length", str(len(body)).encode())]
+                await send(start)
+                message = {"type": "http.response.body", "body": body}
             await send(message)
+
+        body_deadline = time.monotonic() + self.ctx.config.abuse.body_timeout_s
+        body_done = False
+
+        async def timed_receive() -> Message:
+            """The request's body must have arrived by ``body_deadline`` (408 body_timeout after)."""
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, body_deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                metrics.rejected.labels("body_timeout").inc()
+                limit = self.ctx.config.abuse.body_timeout_s
+                raise BodyTimeout(f"the request body did not arrive within {limit:g} s (--body-timeout); "
+                                  "send it faster or in a smaller request") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
 
         tracked = scope["path"] not in PROBES and route != "/metrics"
         metrics.http_inflight.inc()
@@ -124,9 +201,9 @@ class RequestMiddleware:
                 if exc.code == "draining":
                     headers.append((b"connection", b"close"))
                 await send({"type": "http.response.start", "status": exc.http_status, "headers": headers})
-                await send({"type": "http.response.body", "body": error_body(exc)})
+                await send({"type": "http.response.body", "body": with_request_id(error_body(exc), request_id)})
                 return
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, timed_receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - t0
             metrics.http_inflight.dec()

@@ -16,6 +16,7 @@ cancels a job that has not started and stops a running one at the next utterance
 """
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import math
@@ -76,6 +77,8 @@ class _Job:
     playback_start: float | None = None
     audio_s: float = 0.0
     seq: int = field(default=0)
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    """The submitter's context (its request id for log lines), in which every step runs."""
 
     def key(self) -> tuple:
         return (self.background, self.due, self.seq)
@@ -200,7 +203,7 @@ class InferencePool:
         t0 = time.perf_counter()
         try:
             job.token.check()
-            produced = next(job.steps)
+            produced = job.context.run(next, job.steps)
         except StopIteration as stop:
             job.future.set_result(stop.value)
             return True

@@ -75,7 +75,9 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
                      provenance=provenance)
     uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
-                               timeout_keep_alive=5)
+                               timeout_keep_alive=5,
+                               # the parser's hard bound; up to it, the middleware answers 431 in JSON
+                               h11_max_incomplete_event_size=2 * config.abuse.max_header_bytes)
     server = DrainingServer(uv_config, app.state.ctx)
     if provenance is not None:  # a bad certificate stops the server (exit 2), naming the setting
         server.on_listening.append(lambda: provenance.start(on_failure=lambda exc: server.stop()))

@@ -30,6 +30,7 @@ from ..errors import (
     EmotivoiceError,
     MalformedRequest,
     NotFound,
+    Overloaded,
     Unavailable,
     VoiceConflict,
 )
@@ -63,6 +64,8 @@ class Enrollment:
     """Resolves (to None) once the voice is saved or the enrollment failed."""
     consent: Consent | None = None
     """What the enroller stated (kept in the voice record once saved)."""
+    caller: str = ""
+    """Who started it (middleware.CALLER_KEY), for --max-enrollments-per-key."""
 
     def status_record(self) -> dict[str, Any]:
         """What other replicas see of this enrollment (shared store)."""
@@ -210,7 +213,8 @@ async def create_voice(request: Request) -> Response:
         elsewhere = await remote_pending(ctx, tenant, voice_id)
         if elsewhere is not None and elsewhere.get("audio_sha256") != ref.sha256:
             raise VoiceConflict(f"voice {voice_id!r} is being enrolled from other audio", code="voice_pending")
-        job = Enrollment(voice_id, texts["name"], description, ref.sha256, consent=consent)
+        caller = _admit_enrollment(ctx, request)
+        job = Enrollment(voice_id, texts["name"], description, ref.sha256, consent=consent, caller=caller)
         if elsewhere is not None:  # the same enrollment on another replica: same creation time
             job.created = str(elsewhere.get("created", job.created))
         ctx.enrollments[(tenant, voice_id)] = job
@@ -236,6 +240,21 @@ async def create_voice(request: Request) -> Response:
     ctx.metrics.enroll_seconds.observe(time.perf_counter() - t0)
     return JSONResponse(voice_json(voice, enrolled), status_code=201,
                         headers={"Location": f"/v1/voices/{voice_id}"})
+
+
+def _admit_enrollment(ctx: ServerContext, request: Request) -> str:
+    """The caller, when it may start another fit (429 too_many_enrollments at --max-enrollments-per-key)."""
+    from .middleware import CALLER_KEY
+
+    caller = request.scope.get(CALLER_KEY, "")
+    cap = ctx.config.abuse.max_enrollments_per_key
+    running = sum(1 for job in ctx.enrollments.values() if job.status == "pending" and job.caller == caller)
+    if cap and running >= cap:
+        ctx.metrics.rejected.labels("too_many_enrollments").inc()
+        raise Overloaded(f"{running} enrollments of yours are still running (at most {cap} at once, "
+                         "--max-enrollments-per-key); wait for one to finish (GET /v1/voices/{id})",
+                         code="too_many_enrollments", retry_after=max(1, ctx.pool.retry_after_s()))
+    return caller
 
 
 def _error_from(error: dict[str, str]) -> EmotivoiceError:
