@@ -156,6 +156,17 @@ class InsufficientStorage(EmotivoiceError):
     http_status = 507
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether a storage error means the file system is out of space (or quota): ENOSPC/EDQUOT from a
+    write, or SQLite's "database or disk is full" from the fit cache."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+
+
 class _RetryLater(EmotivoiceError):
     """An error the client should retry; ``retry_after`` seconds go into the Retry-After header."""
 

@@ -91,7 +91,14 @@ class FitCache:
             return False
 
     def put(self, key: CacheKey, value: dict[str, Any]) -> None:
-        self._cache.set(str(key), encode_entry(value))
+        try:
+            self._cache.set(str(key), encode_entry(value))
+        except Exception as exc:
+            from ..errors import InsufficientStorage, disk_full
+
+            if disk_full(exc):
+                raise InsufficientStorage(f"the fit cache under {self.directory} is on a full file system") from exc
+            raise
 
     def _drop(self, key: CacheKey) -> None:
         self.corrupt_entries += 1

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InsufficientStorage, InvalidInput, disk_full
 from ..voice_recipe import VoiceRecipe
 
 log = logging.getLogger("emotivoice_srv.cloning")
@@ -165,8 +165,12 @@ class VoiceRegistry:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.directory / f"{voice.id}.json")
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if disk_full(exc):
+                raise InsufficientStorage(f"the voice {voice.id!r} cannot be saved: the file system under "
+                                          f"{self.directory} is full; free space or grow the volume (synthesis "
+                                          "with existing voices keeps working)") from exc
             raise
         self._voices[voice.id] = voice
 

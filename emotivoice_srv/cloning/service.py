@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import timbre_eq
-from ..errors import InvalidAudio, Unavailable
+from ..errors import InsufficientStorage, InvalidAudio, Unavailable
 from ..voice_recipe import blend
 from ..voices import Voice
 from .cache import CacheKey
@@ -294,6 +294,9 @@ class VoiceCloner:
         except StoreUnavailable:
             log.warning("fitted voice not cached: the voice store is unavailable",
                         extra={"audio_sha256": key.audio_sha256})
+        except InsufficientStorage as exc:  # the fit is still good; saving the voice will say 507
+            log.warning("fitted voice not cached: the disk is full", extra={"audio_sha256": key.audio_sha256,
+                                                                           "error": exc.message})
         self._unlock_quietly(key, token)
         self._emit("fit", "ok")
         log.info("voice fitted", extra={"audio_sha256": key.audio_sha256, "similarity": round(result.similarity, 4),

@@ -262,7 +262,7 @@ def _error_from(error: dict[str, str]) -> EmotivoiceError:
 
     if error["code"] == StoreUnavailable.code:
         return StoreUnavailable(error["message"])
-    for cls in (errors.InvalidAudio, errors.Overloaded, errors.DeadlineExceeded):
+    for cls in (errors.InvalidAudio, errors.Overloaded, errors.DeadlineExceeded, errors.InsufficientStorage):
         if error["code"] == cls.code or (cls is errors.InvalidAudio and error["code"].startswith("audio_")):
             return cls(error["message"], code=error["code"])
     return EmotivoiceError(error["message"], code=error["code"])

@@ -64,7 +64,8 @@ def assert_error(r, status: int, code: str) -> dict:
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/json"
     body = r.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}, body
+    assert body["error"]["request_id"] == r.headers["x-request-id"]
     assert body["error"]["code"] == code, body
     return body["error"]
 
