@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import (clone_bench, delta_bench, distill_bench, engine_bench, fuzz, overload, provenance_bench, studio_bench,
-               voicestore, wer_bench)
+from . import (clone_bench, delta_bench, distill_bench, engine_bench, fuzz, overload, provenance_bench, soak,
+               studio_bench, voicestore, wer_bench)
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -131,6 +131,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=20261208)
     p.add_argument("--workers", type=int, default=2, help="concurrent Schemathesis workers")
     p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
+    p = sub.add_parser("soak", help="long mixed load on one server: 5xx, 4xx only for invalid requests, "
+                                     "p50/p95/p99, RSS and open fds over time")
+    p.add_argument("--requests", type=int, default=3000)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--bundle", type=Path, default=None, help="an exported bundle (default: export one now)")
+    p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -157,6 +163,9 @@ def main() -> None:
             partial.unlink(missing_ok=True)
         results, module = wer_bench.run(args.speakers, args.clone_sentences, args.sentences, partial,
                                         cloned_builtin_sentences=args.cloned_builtin_sentences), wer_bench
+    elif args.scenario == "soak":
+        results, module = soak.run(args.requests, args.concurrency, args.bundle,
+                                   progress=RESULTS / "soak-progress.json"), soak
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:
