@@ -10,9 +10,9 @@ from .manifest import (
     VoiceSpec,
     read_manifest,
 )
-from .verify import sha256_file, verify_files
+from .verify import check_sizes, sha256_file, verify_files
 
 __all__ = [
     "PRECISIONS", "STAGES", "AssetSpec", "GraphSpec", "Manifest", "Provenance", "TensorSpec", "VoiceSpec",
-    "read_manifest", "sha256_file", "verify_files",
+    "read_manifest", "sha256_file", "verify_files", "check_sizes",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..bundle import Manifest, read_manifest, verify_files
+from ..bundle import Manifest, check_sizes, read_manifest, verify_files
 from .chain import KokoroGraphs
 from .session import check_single_runtime, choose_runtime
 
@@ -23,5 +23,7 @@ def load_bundle_graphs(bundle_dir: Path, device: str = "auto", precision: str | 
     runtime = choose_runtime(device, precision, memory)
     if verify_hashes:
         verify_files(bundle_dir, manifest, (runtime.precision,))
+    else:
+        check_sizes(bundle_dir, manifest, (runtime.precision,))
     graphs = KokoroGraphs.load(bundle_dir, manifest, runtime, threads)
     return manifest, graphs, time.perf_counter() - t0
