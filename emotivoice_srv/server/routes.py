@@ -77,9 +77,17 @@ class AudioStreamResponse(StreamingResponse):
         self.token = token
 
     async def __call__(self, scope, receive, send) -> None:
+        async def watch() -> None:  # a client that leaves frees the worker at its current utterance's end,
+            # not when the next chunk fails to send (uvicorn's ASGI 2.4 streams only notice on send)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self.token.cancel()
+
+        watcher = asyncio.ensure_future(watch())
         try:
             await super().__call__(scope, receive, send)
         finally:
+            watcher.cancel()
             self.token.cancel()
 
 

