@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import signal
 import tempfile
 import threading
 import time
@@ -171,8 +172,11 @@ def drive(url: str, pid: int, requests: int, concurrency: int, warmup: float = 0
             done.wait(SAMPLE_PERIOD_S)
 
     local = threading.local()
+    stopping = threading.Event()  # Ctrl-C / SIGTERM: no new requests; the ones sent are reported
 
     def one(p: Planned) -> None:
+        if stopping.is_set():
+            return
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=url, timeout=900)
         try:
@@ -184,8 +188,17 @@ def drive(url: str, pid: int, requests: int, concurrency: int, warmup: float = 0
 
     watcher = threading.Thread(target=sampler, daemon=True)
     watcher.start()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, planned))
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            futures = [pool.submit(one, p) for p in planned]
+            try:
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                stopping.set()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     done.set()
     watcher.join()
     rss, fds = _proc_sample(pid)
@@ -204,7 +217,7 @@ def summarize(outcomes: list[Outcome], samples: list[dict], requests: int, warmu
     fd_values = [s["fds"] for s in after if s["fds"] is not None]
     end = samples[-1] if samples else base
     return {
-        "requests": len(outcomes), "wall_s": round(wall_s, 1), "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "requests": len(outcomes), "planned": requests, "cut_short": len(outcomes) < requests, "wall_s": round(wall_s, 1), "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "server_errors_5xx": sum(1 for o in outcomes if o.status >= 500),
         "transport_errors": sum(1 for o in outcomes if o.status == 0),
         "valid": len(valid), "invalid": len(invalid),
@@ -257,11 +270,13 @@ def run(requests: int, concurrency: int, bundle: Path | None = None, extra: tupl
 def to_markdown(report: dict) -> str:
     r, m = report["results"], report["machine"]
     lat, rss, fds = r["latency_valid_ok_s"], r["rss_mib"], r["fds"]
-    lines = [f"# Soak: {r['requests']} mixed requests at concurrency {r['concurrency']} ({report['date']})", "",
+    cut = (f" -- **cut short** at {r['requests']} of the {r['planned']} planned (the time this session had)"
+           if r.get("cut_short") else "")
+    lines = [f"# Soak: {r['requests']} mixed requests at concurrency {r['concurrency']} ({report['date']}){cut}", "",
              f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB RAM, GPU: "
              f"{m.get('gpu') or 'none'}. {m.get('note', '')} Load average at the end: "
              f"{', '.join(f'{x:.1f}' for x in r['load_average_end'])}. Command: "
-             f"`python -m bench soak --requests {r['requests']} --concurrency {r['concurrency']}`. "
+             f"`python -m bench soak --requests {r.get('planned', r['requests'])} --concurrency {r['concurrency']}`. "
              f"Server: `{r['server']}` (defaults otherwise: the student fast tier, queue 8).", "",
              "| what | value | target |", "|---|---|---|",
              f"| requests (valid / invalid) | {r['valid']} / {r['invalid']} | ~5 % invalid |",
