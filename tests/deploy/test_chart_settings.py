@@ -299,3 +299,14 @@ def test_the_web_studio_is_on_by_default_and_server_ui_false_removes_it(render):
         parser = build_parser()
         config = ServerConfig.from_args(parser.parse_args(["serve", "--ui", env["EMOTIVOICE_UI"]]))
         assert config.ui is expected
+
+
+def test_abuse_limits_reach_the_server_when_set_and_stay_off_by_default(render):
+    """A rate limit is opt-in (behind an ingress every client shares one address: keys first)."""
+    default = render({}).env()
+    assert "EMOTIVOICE_RATE_LIMIT" not in default
+    assert default["EMOTIVOICE_BODY_TIMEOUT"] == "60" and default["EMOTIVOICE_MAX_ENROLLMENTS_PER_KEY"] == "2"
+    assert default["EMOTIVOICE_MAX_RENDER_SECONDS"] == "300"
+    env = render({"server": {"rateLimit": "600/min", "rateLimitBurst": 50}}).env()
+    assert OPTIONS["EMOTIVOICE_RATE_LIMIT"].cast(env["EMOTIVOICE_RATE_LIMIT"]).per_s == 10.0
+    assert env["EMOTIVOICE_RATE_LIMIT_BURST"] == "50"
