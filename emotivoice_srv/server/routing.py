@@ -195,8 +195,12 @@ class RateTracker:
         self.alpha = alpha
         self._rates = dict(PRIOR_S_PER_CHAR)
 
+    MIN_CHARS = 40
+    """Shorter renders do not update the rate: their time is mostly fixed cost (the model pads "Hi." to
+    1.6 s of audio), which would multiply the per-character rate and refuse long texts (render_budget.py)."""
+
     def observe(self, route: str, work_s: float, chars: int) -> None:
-        if chars <= 0 or work_s <= 0:
+        if chars < self.MIN_CHARS or work_s <= 0:
             return
         old = self._rates.get(route, work_s / chars)
         self._rates[route] = (1 - self.alpha) * old + self.alpha * work_s / chars

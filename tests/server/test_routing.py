@@ -130,3 +130,10 @@ def test_rates_start_at_the_prior_and_follow_measurements():
     assert rates.s_per_char(MAIN) == pytest.approx((prior + 0.01) / 2)
     rates.observe(MAIN, work_s=0.0, chars=100)  # nothing measured: ignored
     assert rates.s_per_char(MAIN) == pytest.approx((prior + 0.01) / 2)
+
+
+def test_a_tiny_render_does_not_set_the_rate_its_fixed_cost_would_inflate_it():
+    rates = RateTracker(alpha=0.5)
+    prior = rates.s_per_char(MAIN)
+    rates.observe(MAIN, work_s=1.5, chars=3)  # "Hi.": 0.5 s per character, almost all fixed cost
+    assert rates.s_per_char(MAIN) == prior
