@@ -1,7 +1,7 @@
 """Limits that agree (issue 22, item 6), on a real server: a text within the advertised character limit
 either renders or is refused at once with the reason and the way out, never a 504 after its deadline.
 
-The server has a short --request-timeout (2 s) and --max-render-seconds (8 s), so the cases cost seconds
+The server has a short --request-timeout (5 s) and --max-render-seconds (16 s), so the cases cost seconds
 of CPU; the rules are the ones the defaults (60 s, 300 s) follow."""
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 SENTENCE = "The quick brown fox jumps over the lazy dog near the quiet river bank. "
 LONG_6000 = (SENTENCE * 90)[:6000]
 """The issue's case: 6,000 characters, under the advertised 10,000."""
-TIMEOUT_S = 2.0
+TIMEOUT_S = 5.0
 
 
 @pytest.fixture(scope="module")
 def limited(start_server):
-    srv = start_server("--workers", "2", "--request-timeout", str(TIMEOUT_S), "--max-render-seconds", "8")
+    srv = start_server("--workers", "2", "--request-timeout", str(TIMEOUT_S), "--max-render-seconds", "16")
     srv.wait_port()
     srv.wait_ready()
     with srv.client() as c:  # a finished request: the render rate is measured, not the prior
