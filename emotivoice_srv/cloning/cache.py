@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("emotivoice_srv.cloning")
+FULL_BELOW_BYTES = 1 << 20
+"""A write that fails with less free space than this under the cache is a full disk, whatever SQLite said."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class FitCache:
         except Exception as exc:
             from ..errors import InsufficientStorage, disk_full
 
-            if disk_full(exc):
+            # SQLite on a full disk may also answer "locked" (diskcache's Timeout): ask the file system
+            if disk_full(exc) or shutil.disk_usage(self.directory).free < FULL_BELOW_BYTES:
                 raise InsufficientStorage(f"the fit cache under {self.directory} is on a full file system") from exc
             raise
 

@@ -297,6 +297,8 @@ class VoiceCloner:
         except InsufficientStorage as exc:  # the fit is still good; saving the voice will say 507
             log.warning("fitted voice not cached: the disk is full", extra={"audio_sha256": key.audio_sha256,
                                                                            "error": exc.message})
+        except Exception:  # a broken cache must not leave the waiting enrollments hanging: the fit is good
+            log.exception("fitted voice not cached: the fit cache failed", extra={"audio_sha256": key.audio_sha256})
         self._unlock_quietly(key, token)
         self._emit("fit", "ok")
         log.info("voice fitted", extra={"audio_sha256": key.audio_sha256, "similarity": round(result.similarity, 4),
