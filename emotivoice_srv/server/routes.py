@@ -156,6 +156,8 @@ def _budgeted(ctx: ServerContext, placements: list[dispatch.Placement], req: Syn
     policy = ctx.config.deadline_policy
     chars = first_chunk_chars(req.text, req.stream)
     loads = {id(p): dispatch.load_of(ctx, p) for p in placements}
+    if len(req.text) > placements[0].engine.config.max_text_chars:  # the engine's first step refuses it
+        return placements, {id(p): render_budget.budget(policy, loads[id(p)], 0) for p in placements}  # (413)
     kept = [p for p in placements if render_budget.fits(policy, loads[id(p)], chars)]
     if not kept:
         raise render_budget.refusal(policy, loads[id(placements[0])], chars, stream=req.stream, route=route)
