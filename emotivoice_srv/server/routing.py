@@ -194,6 +194,9 @@ class RateTracker:
     def __init__(self, alpha: float = 0.2) -> None:
         self.alpha = alpha
         self._rates = dict(PRIOR_S_PER_CHAR)
+        self._measured: set[str] = set()
+        """Routes with a measurement: the first one replaces the prior (a loaded or faster machine is
+        believed at once), later ones are averaged in."""
 
     MIN_CHARS = 40
     """Shorter renders do not update the rate: their time is mostly fixed cost (the model pads "Hi." to
@@ -202,8 +205,12 @@ class RateTracker:
     def observe(self, route: str, work_s: float, chars: int) -> None:
         if chars < self.MIN_CHARS or work_s <= 0:
             return
-        old = self._rates.get(route, work_s / chars)
-        self._rates[route] = (1 - self.alpha) * old + self.alpha * work_s / chars
+        rate = work_s / chars
+        if route not in self._measured:
+            self._measured.add(route)
+            self._rates[route] = rate
+            return
+        self._rates[route] = (1 - self.alpha) * self._rates[route] + self.alpha * rate
 
     def s_per_char(self, route: str) -> float:
         return self._rates[route]

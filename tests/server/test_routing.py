@@ -125,11 +125,13 @@ def test_the_breaker_opens_after_n_failures_in_a_row_and_a_probe_success_closes_
 
 def test_rates_start_at_the_prior_and_follow_measurements():
     rates = RateTracker(alpha=0.5)
-    prior = rates.s_per_char(MAIN)
-    rates.observe(MAIN, work_s=1.0, chars=100)  # 0.01 s per char
-    assert rates.s_per_char(MAIN) == pytest.approx((prior + 0.01) / 2)
+    assert rates.s_per_char(MAIN) == 0.025  # the prior until something is measured
+    rates.observe(MAIN, work_s=1.0, chars=100)  # 0.01 s per char: the first measurement replaces the prior
+    assert rates.s_per_char(MAIN) == pytest.approx(0.01)
     rates.observe(MAIN, work_s=0.0, chars=100)  # nothing measured: ignored
-    assert rates.s_per_char(MAIN) == pytest.approx((prior + 0.01) / 2)
+    assert rates.s_per_char(MAIN) == pytest.approx(0.01)
+    rates.observe(MAIN, work_s=3.0, chars=100)  # later ones are averaged in
+    assert rates.s_per_char(MAIN) == pytest.approx(0.02)
 
 
 def test_a_tiny_render_does_not_set_the_rate_its_fixed_cost_would_inflate_it():
