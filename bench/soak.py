@@ -291,7 +291,9 @@ def to_markdown(report: dict) -> str:
              f"| open fds after warm-up / end / max | {fds['after_warmup']} / {fds['end']} / {fds['max_after_warmup']} "
              "| flat |",
              f"| wall time | {r['wall_s']} s | - |",
-             f"| server exit code after SIGTERM | {r['exit_code']} | 0 |", "",
+             f"| server exit code after SIGTERM | "
+             f"{r['exit_code'] if r['exit_code'] is not None else 'none: the run was cut short, its server killed'}"
+             " | 0 |", "",
              f"Statuses: {r['statuses']}. Error answers by kind: {r['error_codes']}.", "",
              "p50 latency by kind (s): " + ", ".join(f"{k} {v}" for k, v in r["latency_by_kind_p50_s"].items()), ""]
     return "\n".join(lines) + "\n"

@@ -96,5 +96,6 @@ def test_a_request_past_its_deadline_gets_504_and_the_server_recovers(strict):
                 or "emotivoice_inflight_syntheses 0.0" not in text:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        ok = c.post("/v1/tts", json={"text": "Hi.", "voice": "en_female_1"})
-        assert ok.status_code == 200
+        # a short text renders again (on a heavily loaded machine even "Hi." can pass a 2 s fixed deadline)
+        statuses = [c.post("/v1/tts", json={"text": "Hi.", "voice": "en_female_1"}).status_code for _ in range(3)]
+        assert 200 in statuses and set(statuses) <= {200, 504}, statuses
