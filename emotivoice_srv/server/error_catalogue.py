@@ -90,7 +90,19 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("invalid_description", 422, "a voice description over its length", ("enroll",)),
     ErrorCode("consent_required", 422, "--require-consent and no consent statement", ("reference",)),
     ErrorCode("invalid_consent", 422, "a consent or subject field over its length", ("reference",)),
-    ErrorCode("overloaded", 429, "workers and queue are full; with Retry-After", ("synthesis", "reference")),
+    ErrorCode("body_timeout", 408, "the body did not arrive within --body-timeout of the request; Connection: close",
+              ("json", "form")),
+    ErrorCode("render_too_long", 413, "a whole response estimated over --max-render-seconds: stream it or send "
+              "fewer characters (the message says how many fit); refused before rendering", ("synthesis",)),
+    ErrorCode("overloaded", 429, "workers and queue are full, or the work queued ahead would push the request past "
+              "--max-render-seconds; with Retry-After", ("synthesis", "reference")),
+    ErrorCode("rate_limited", 429, "over the caller's --rate-limit (per API key, or client address without keys); "
+              "Retry-After = seconds to its next token", (ANY,)),
+    ErrorCode("too_many_enrollments", 429, "--max-enrollments-per-key fits of this caller are still running; with "
+              "Retry-After", ("enroll",)),
+    ErrorCode("headers_too_large", 431, "request line + headers over --max-header-bytes", (ANY,)),
+    ErrorCode("insufficient_storage", 507, "the file system under --cache-dir is full: the voice was not saved, "
+              "nothing half-written is left, synthesis keeps working", ("enroll",)),
     ErrorCode("budget_unmeetable", 429, "no tier can send first audio within the latency budget", ("synthesis",)),
     ErrorCode("internal_error", 500, "a server fault: a bug, report it", ()),
     ErrorCode("provenance_failed", 500, "marking is on and the audio could not be signed: no unmarked audio is sent",
@@ -102,7 +114,8 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("cloning_unavailable", 503, "the bundle has no speaker encoder", ("reference",)),
     ErrorCode("voice_store_unavailable", 503, "the shared voice store cannot be reached; with Retry-After",
               ("store",)),
-    ErrorCode("deadline_exceeded", 504, "the request's deadline, --request-timeout, passed before its audio was ready",
+    ErrorCode("deadline_exceeded", 504, "the request's deadline (max of --request-timeout and --deadline-slack x its "
+              "estimate) passed before its audio was ready: the server was slower than it had measured",
               ("synthesis", "reference")),
     *(ErrorCode(code, 500, "start-up / CLI only", (STARTUP,)) for code in (
         "bundle_error", "bundle_missing", "bundle_corrupt", "source_error", "provenance_config",

@@ -16,7 +16,6 @@ from .schemas import speech_rules, tts_rules
 if TYPE_CHECKING:
     from .context import ServerContext
 
-<<<<<<< HEAD
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "string"}}}
 VOICE_ID = [{"name": "voice_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}]
 ROUTING_HEADERS = [
@@ -27,27 +26,6 @@ ROUTING_HEADERS = [
      "description": "false: never answer from the fast tier unless quality fast was asked for",
      "schema": {"type": "boolean"}},
 ]
-=======
-ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
-
-_ERRORS = {
-    "400": "Body is not valid JSON (invalid_json)",
-    "401": "Missing or wrong API key (unauthorized), when API keys are configured",
-    "404": "Unknown voice (unknown_voice); unknown or expired detached manifest (manifest_not_found)",
-    "409": "Voice name taken (voice_exists), voice still enrolling (voice_pending), built-in (voice_builtin)",
-    "413": "Body, text or upload over the limit (body_too_large, text_too_long, audio_too_large); a whole "
-           "response too long to render within --max-render-seconds (render_too_long: stream it or send less)",
-    "422": "Invalid field, range, emotion, format or model (invalid_request, *_out_of_range, unknown_emotion, "
-           "unknown_format, model_not_found, ...)",
-    "429": "Workers and queue full, or too much work queued ahead to render within --max-render-seconds "
-           "(overloaded); see Retry-After",
-    "503": "Shutting down (draining); cloning_unavailable when the bundle has no speaker encoder",
-    "504": "Deadline passed (deadline_exceeded)",
-    "500": "Marking is on and the audio could not be signed (provenance_failed): no unmarked audio is sent",
-}
->>>>>>> 790ab97 (Limits that agree (issue 22 item 6): a request's deadline is derived from its estimate (queue + measured rate x characters before the first byte), refused at once (413 render_too_long with the way out, or 429) over --max-render-seconds; a stream's deadline bounds its first audio only)
 
 
 def _json(schema: dict, description: str) -> dict:

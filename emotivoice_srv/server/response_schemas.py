@@ -8,8 +8,9 @@ _STR, _NUM, _INT = {"type": "string"}, {"type": "number"}, {"type": "integer"}
 _OPT_STR, _OPT_NUM = {"type": ["string", "null"]}, {"type": ["number", "null"]}
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": _STR, "message": _STR}}}}
+    "type": "object", "required": ["code", "message", "request_id"],
+    "properties": {"code": _STR, "message": _STR,
+                   "request_id": {"type": "string", "description": "the response's X-Request-Id (log lines carry it too)"}}}}}
 
 VOICE = {"type": "object", "required": ["id", "object", "kind", "status"], "properties": {
     "id": _STR, "object": {"const": "voice"}, "name": _STR, "description": _STR,

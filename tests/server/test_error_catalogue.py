@@ -56,7 +56,7 @@ def test_the_docs_table_lists_every_http_code_under_its_status():
 
 def test_an_operation_lists_exactly_the_codes_of_its_scopes():
     json_errors = errors("json")
-    assert set(json_errors) == {"400", "401", "413", "415", "422", "503"}
+    assert set(json_errors) == {"400", "401", "408", "413", "415", "422", "429", "431", "503"}
     enum = json_errors["422"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"][
         "properties"]["code"]["enum"]
     assert enum == codes_for(("json",))[422] and "invalid_request" in enum
