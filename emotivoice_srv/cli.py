@@ -16,7 +16,8 @@ _STARTED = time.monotonic()  # process start, as close to exec as this module ge
 from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .paths import bundles_dir, default_cache_dir
-from .settings import CLONING, COMMON, ENGINE, FALLBACK, PROVENANCE, ROUTING, SERVER, STORE, Option, add_options
+from .settings import (CLONING, COMMON, ENGINE, FALLBACK, LIFECYCLE, PROVENANCE, ROUTING, SERVER, STORE, Option,
+                       add_options)
 
 log = logging.getLogger("emotivoice_srv.cli")
 DEFAULT_BUNDLE = "kokoro-82m"
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
     add_options(p, COMMON + ENGINE + SERVER + FALLBACK + ROUTING + CLONING + PROVENANCE)
     add_options(p, STORE)
+    add_options(p, LIFECYCLE)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")

@@ -28,6 +28,7 @@ from .context import ServerContext
 from .lifecycle import Lifecycle
 from .middleware import RequestMiddleware, allowed_methods, error_headers, request_fields
 from .openapi import build_openapi
+from .swap import api as swap_api
 from .tiers import Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
@@ -102,6 +103,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/startupz", routes.startupz, methods=["GET"]),
         Route("/metrics", routes.metrics, methods=["GET"]),
         Route("/openapi.json", routes.openapi, methods=["GET"]),
+        *swap_api.admin_routes(),
     ]
     if config.ui:
         route_table += studio.studio_routes(ctx)
@@ -114,6 +116,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.bring_up())]
         if ctx.upstream is not None:
             tasks.append(asyncio.create_task(ctx.upstream.watch()))
+        tasks += swap_api.start_background(ctx)
         try:
             yield
         finally:
@@ -125,6 +128,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                 ctx.fast_pool.shutdown(wait=False)
             if ctx.upstream is not None:
                 await ctx.upstream.close()
+            ctx.models.close()
             ctx.tiers.unload()
 
     middleware = [Middleware(RequestMiddleware, ctx=ctx)]
@@ -135,7 +139,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                                                     "X-Latency-Budget-Ms", "X-Allow-Degraded"],
                                      expose_headers=["X-Request-Id", "X-Model-Tier", "X-Audio-Duration",
                                                      "X-Sample-Rate", "X-Synthetic-Audio", "Link", "X-Route",
-                                                     "X-Route-Reason", "X-Degraded"]))
+                                                     "X-Route-Reason", "X-Degraded", "X-Model-Version"]))
     app = Starlette(
         routes=route_table, middleware=middleware, lifespan=lifespan,
         exception_handlers={EmotivoiceError: _on_emotivoice_error, HTTPException: _on_http_error,

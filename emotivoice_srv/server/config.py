@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from .routing import RoutingConfig
+from .swap.config import SwapConfig
 
 OPENAI_VOICES_FEMALE = ("alloy", "coral", "nova", "sage", "shimmer")
 OPENAI_VOICES_MALE = ("ash", "ballad", "echo", "fable", "onyx", "verse")
@@ -60,6 +61,8 @@ class ServerConfig:
     """Serve the web studio at / (server/studio.py); off: API only."""
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     """The fast tier's pool, latency budgets, the overload policy and the upstream (server/routing.py)."""
+    swap: SwapConfig = field(default_factory=SwapConfig)
+    """Hot swaps of a tier's model version: watch, memory guard, rollback, canary (server/swap/)."""
 
     @property
     def queue_capacity(self) -> int:
@@ -80,6 +83,7 @@ class ServerConfig:
             enroll_wait_s=args.enroll_wait, hold_for_main_s=args.hold_for_main_ms / 1000.0,
             ready_on_fallback=args.ready_on_fallback, main_start_delay_s=args.main_start_delay,
             concurrent_threads=args.concurrent_threads, ui=args.ui == "on", routing=RoutingConfig.from_args(args),
+            swap=SwapConfig.from_args(args),
         )
 
 
