@@ -24,7 +24,7 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import (deferred_provenance, fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name,
+    from ..loading import (deferred_provenance, fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name,
                        open_voice_store)
     from ..errors import InvalidInput
     from ..settings import cloning_config
@@ -67,6 +67,7 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
         first, (cloner, cloning_error) = loading.result()
     first_slot = fallback if fallback is not None and fallback.state is TierState.LOADING else main
     first_slot.move(TierState.WARMING, engine=first)
+    del first, loading  # the tier holds the engine: a hot swap's unload must free it (server/swap/)
     tiers = Tiers(main, fallback, policy)
     load_main = (lambda: load_engine(args)) if first_slot is fallback else None
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
