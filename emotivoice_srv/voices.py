@@ -79,12 +79,6 @@ class VoiceLibrary:
         with self._lock:
             self._voices = {**{k: v for k, v in other._voices.items() if k not in self._voices}, **self._voices}
 
-    def replace_builtin(self, other: VoiceLibrary) -> None:
-        """Take ``other``'s built-in voices, same ids replaced (a new version of the bundle they came from,
-        hot-swapped in); enrolled voices and built-in ones ``other`` lacks stay."""
-        with self._lock:
-            self._voices = {**self._voices, **{k: v for k, v in other._voices.items() if v.kind == "builtin"}}
-
     def remove(self, voice_id: str) -> None:
         with self._lock:
             self._voices = {k: v for k, v in self._voices.items() if k != voice_id}

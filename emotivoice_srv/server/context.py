@@ -164,9 +164,16 @@ class ServerContext:
             self.cloner.use_engine(engine)  # fits are judged on the main model's rendering
 
     def engine_switched(self, slot: TierSlot) -> None:
-        """A hot swap put a new engine in ``slot``: main's built-in voices come from it from now on."""
+        """A hot swap put a new engine in ``slot``. A new main brings its built-in voices: its own library
+        (plus the voices only the old one had) becomes everyone's, while the old engine keeps the old
+        library, so a request placed on it still renders the old version's voices to its end."""
         if slot.role == "main":
-            self.voices.replace_builtin(slot.engine.voices)
+            library = slot.engine.voices
+            library.absorb(self.voices)
+            self.voices = library
+            for other in self.tiers.slots:
+                if other is not slot and other.engine is not None:
+                    other.engine.voices = library
         self._engine_loaded(slot)
 
     def _show_version(self, role: str, version: str) -> None:

@@ -38,11 +38,15 @@ def _replace_file(dst: Path, manifest: dict, rel: str, data: bytes) -> None:
             graph["sha256"], graph["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
 
 
-def bumped(src: Path, dst: Path, version: str) -> Path:
-    """The same graphs and voices under another version string (a release with no weight change)."""
+def bumped(src: Path, dst: Path, version: str, voice_speed: dict[str, float] | None = None) -> Path:
+    """The same graphs and voices under another version string (a release with no weight change);
+    ``voice_speed`` multiplies some voices' speaking rate (manifest metadata: no file changes), so
+    which version rendered a request can be heard in its duration."""
     manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     _link_tree(src, dst)
     manifest["version"] = version
+    for voice in manifest["voices"]:
+        voice["speed"] = voice.get("speed", 1.0) * (voice_speed or {}).get(voice["id"], 1.0)
     _write_manifest(dst, manifest)
     return dst
 

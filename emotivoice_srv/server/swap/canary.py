@@ -18,10 +18,11 @@ from .config import CanaryConfig
 
 CANARY_SENTENCES = (
     "Hello there, how are you today?",
-    "Is everything ready?",
+    "Is it ready?",
 )
-"""Short and voiced, a statement and a question (~4 s of audio): what they cost is part of every swap's
-time to switch, while the serving version's renders are made once, ahead (``ModelManager.prepare``)."""
+"""Short and voiced, a statement and a question (~4.5 s of audio): rendering them on the new version is
+most of a swap's time to switch (~1-2 s of one core here), while the serving version's renders are
+made once, ahead (``ModelManager.prepare``)."""
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,7 @@ class ModelManager:
         new, failure = None, None
         try:
             self.board.enter(record, Step.VERIFYING)
-            manifest, digest = await self._run(self._verify, Path(bundle_dir), old.precision)
-            record.to_version = version_label(manifest.version, digest)
+            manifest, digest = await self._run(self._verify, Path(bundle_dir), old.precision, record)
             if expect_digest is not None and digest != expect_digest:
                 raise SwapError(f"the bundle at {bundle_dir} is no longer the previous version "
                                 f"(its manifest is now {record.to_version}); swap to a bundle path instead")
@@ -284,9 +283,10 @@ class ModelManager:
 
     # -- the steps (verify, load, warm, canary on the swap thread) ----------------------------------
     @staticmethod
-    def _verify(bundle_dir: Path, precision: str) -> tuple[Manifest, str]:
+    def _verify(bundle_dir: Path, precision: str, record: SwapRecord) -> tuple[Manifest, str]:
         digest = manifest_sha256(bundle_dir)
         manifest = read_manifest(bundle_dir)
+        record.to_version = version_label(manifest.version, digest)
         if precision not in manifest.precisions:
             raise SwapError(f"bundle {bundle_dir} has no {precision} graphs (has: {', '.join(manifest.precisions)}); "
                             f"the tier runs {precision}")
