@@ -8,24 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 
-
-def _link_tree(src: Path, dst: Path) -> None:
-    if dst.exists():
-        shutil.rmtree(dst)
-    for root, _, names in os.walk(src):
-        rel = Path(root).relative_to(src)
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in names:
-            if name != "manifest.json":
-                os.link(Path(root) / name, dst / rel / name)
-
-
-def _write_manifest(dst: Path, manifest: dict) -> None:
-    (dst / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+from bench.bundle_copies import bumped, write_manifest
 
 
 def _replace_file(dst: Path, manifest: dict, rel: str, data: bytes) -> None:
@@ -36,19 +21,6 @@ def _replace_file(dst: Path, manifest: dict, rel: str, data: bytes) -> None:
     for graph in manifest["graphs"]:
         if graph["file"] == rel:
             graph["sha256"], graph["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
-
-
-def bumped(src: Path, dst: Path, version: str, voice_speed: dict[str, float] | None = None) -> Path:
-    """The same graphs and voices under another version string (a release with no weight change);
-    ``voice_speed`` multiplies some voices' speaking rate (manifest metadata: no file changes), so
-    which version rendered a request can be heard in its duration."""
-    manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
-    _link_tree(src, dst)
-    manifest["version"] = version
-    for voice in manifest["voices"]:
-        voice["speed"] = voice.get("speed", 1.0) * (voice_speed or {}).get(voice["id"], 1.0)
-    _write_manifest(dst, manifest)
-    return dst
 
 
 def _decoder(manifest: dict, precision: str = "int8") -> str:
@@ -63,7 +35,7 @@ def hash_mismatch(src: Path, dst: Path) -> Path:
     for graph in manifest["graphs"]:
         if graph["file"] == rel:
             graph["sha256"] = "0" * 64
-    _write_manifest(dst, manifest)
+    write_manifest(dst, manifest)
     return dst
 
 
@@ -75,7 +47,7 @@ def truncated(src: Path, dst: Path) -> Path:
     rel = _decoder(manifest)
     data = (dst / rel).read_bytes()
     _replace_file(dst, manifest, rel, data[: len(data) // 2])
-    _write_manifest(dst, manifest)
+    write_manifest(dst, manifest)
     return dst
 
 
@@ -97,5 +69,5 @@ def silent(src: Path, dst: Path) -> Path:
     graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), "silence_zero"))
     graph.node.append(helper.make_node("Mul", [inner, "silence_zero"], [out], name="silence"))
     _replace_file(dst, manifest, rel, model.SerializeToString())
-    _write_manifest(dst, manifest)
+    write_manifest(dst, manifest)
     return dst

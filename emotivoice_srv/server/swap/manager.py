@@ -153,7 +153,7 @@ class ModelManager:
         roots = self.bundle_roots()
         if not any(real == root or real.is_relative_to(root) for root in roots):
             err = SwapRefused(f"bundle path {raw!r} is outside the allowed roots ({', '.join(map(str, roots))}; "
-                              "--swap-bundle-roots / EMOTIVOICE_SWAP_BUNDLE_ROOTS)", code="bundle_path_not_allowed")
+                              "--swap-bundle-roots / EMOTIVOICE_SWAP_BUNDLE_ROOTS)", code="bundle_path_forbidden")
             err.http_status = 403
             raise err
         return real
