@@ -29,6 +29,7 @@ from .lifecycle import Lifecycle
 from .middleware import RequestMiddleware, allowed_methods, error_headers, request_fields
 from .openapi import build_openapi
 from .swap import api as swap_api
+from .swap import watch as swap_watch
 from .tiers import Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
@@ -116,7 +117,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.bring_up())]
         if ctx.upstream is not None:
             tasks.append(asyncio.create_task(ctx.upstream.watch()))
-        tasks += swap_api.start_background(ctx)
+        tasks += swap_watch.start(ctx.models)
         try:
             yield
         finally:

@@ -12,8 +12,6 @@ it got (422 a step failed, 409 another swap runs / nothing to roll back to, 403 
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -28,8 +26,6 @@ from .state import AdminOnly, SwapError
 if TYPE_CHECKING:
     from ..context import ServerContext
 
-log = logging.getLogger("emotivoice_srv.swap")
-
 
 def _admin_ctx(request: Request) -> ServerContext:
     ctx: ServerContext = request.app.state.ctx
@@ -42,9 +38,9 @@ def _admin_ctx(request: Request) -> ServerContext:
     return ctx
 
 
-async def _swap_response(work) -> Response:
-    """Run a swap to its end even if the client goes away (shielded), and answer with its record."""
-    task = asyncio.ensure_future(work)
+async def _swap_response(ctx: ServerContext, work) -> Response:
+    """Run a swap to its end even if the client goes away (its own task, shielded), and answer with its record."""
+    task = ctx.models.spawn(work)
     try:
         record = await asyncio.shield(task)
     except SwapError as exc:
@@ -82,31 +78,15 @@ async def swap(request: Request) -> Response:
         raise InvalidInput('the body is {"bundle": "/absolute/path/of/a/bundle/directory"}', code="invalid_request")
     role = request.path_params["role"]
     path = ctx.models.allowed_path(body["bundle"])
-    return await _swap_response(ctx.models.upgrade(role, path, trigger="api"))
+    return await _swap_response(ctx, ctx.models.upgrade(role, path, trigger="api"))
 
 
 async def rollback(request: Request) -> Response:
     ctx = _admin_ctx(request)
-    return await _swap_response(ctx.models.rollback(request.path_params["role"], trigger="api"))
+    return await _swap_response(ctx, ctx.models.rollback(request.path_params["role"], trigger="api"))
 
 
 def admin_routes() -> list[Route]:
     return [Route("/admin/models", list_models, methods=["GET"]),
             Route("/admin/models/{role}", swap, methods=["POST"]),
             Route("/admin/models/{role}/rollback", rollback, methods=["POST"])]
-
-
-def start_background(ctx: ServerContext) -> list[asyncio.Task]:
-    """SIGHUP re-reads the configured bundle paths; ``--watch-bundle`` polls them. Returns the tasks."""
-    loop = asyncio.get_running_loop()
-    manager = ctx.models
-
-    def on_hup() -> None:
-        log.info("SIGHUP: re-reading the configured bundle paths")
-        loop.create_task(manager.reload_configured("sighup"))
-
-    try:
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (an embedded app), or no SIGHUP
-        pass
-    return [loop.create_task(manager.watch())] if manager.config.watch_bundle_s > 0 else []

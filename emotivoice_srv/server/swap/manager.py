@@ -7,18 +7,17 @@ it to its end (a stream renders entirely on one version: its Placement holds the
 are counted per engine (``InFlight``, fed by dispatch.submit); the drain waits for the old version's
 count to reach zero, then drops it and hands its memory back.
 
-Three ways in: POST /admin/models/{role} (api.py), SIGHUP and ``--watch-bundle`` (both re-read the
-configured bundle path, a directory or a symlink to one).
+Three ways in: POST /admin/models/{role} (api.py), SIGHUP and ``--watch-bundle`` (watch.py: both re-read
+the configured bundle path, a directory or a symlink to one).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import threading
 import time
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from ...errors import EmotivoiceError, InvalidInput, NotFound
 from ..config import narrow_threads
 from ..tiers import ROLES, TierSlot
 from . import canary, memory
+from .inflight import InFlight
 from .state import (BEFORE_SWITCH, InsufficientMemory, Step, SwapBoard, SwapBusy, SwapError, SwapRecord,
                     SwapRefused, failure_code, failure_result)
 
@@ -40,32 +40,6 @@ log = logging.getLogger("emotivoice_srv.swap")
 WARMUP_DEVICES = frozenset({"cuda"})
 """As at start-up (server/context.py): on the CPU provider a first synthesis costs what later ones do."""
 DRAIN_POLL_S = 0.02
-
-
-class InFlight:
-    """Requests placed on each engine and not finished yet."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[int, int] = {}
-
-    def hold(self, engine: Any, future: Future) -> None:
-        """Count ``future`` against ``engine`` until it is done (results, errors and cancels alike)."""
-        key = id(engine)
-        with self._lock:
-            self._counts[key] = self._counts.get(key, 0) + 1
-        future.add_done_callback(lambda _f: self._release(key))
-
-    def _release(self, key: int) -> None:
-        with self._lock:
-            left = self._counts.get(key, 0) - 1
-            if left > 0:
-                self._counts[key] = left
-            else:
-                self._counts.pop(key, None)
-
-    def count(self, engine: Any) -> int:
-        return self._counts.get(id(engine), 0)
 
 
 @dataclass
@@ -91,8 +65,8 @@ class ModelManager:
         self.previous: dict[str, Previous] = {}
         self._canary_renders: dict[str, list[canary.CanaryRender]] = {}
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="swap")
-        self._watch_seen: dict[str, tuple] = {}
         self._retiring: dict[str, Any] = {}
+        self._tasks: set[asyncio.Task] = set()
 
     # -- wiring ------------------------------------------------------------------------------------
     def adopt(self, slot: TierSlot) -> None:
@@ -127,9 +101,16 @@ class ModelManager:
             engine = slot.engine
             if slot.serving and engine is not None and engine.model_version not in self._canary_renders:
                 try:
-                    await self._run(self._serving_renders, engine)
+                    await self.run(self._serving_renders, engine)
                 except Exception:  # noqa: BLE001 - the swap renders them itself then
                     log.exception("canary pre-render failed", extra={"tier": slot.role})
+
+    def spawn(self, work) -> asyncio.Task:
+        """Run a swap as its own task, held until done: it finishes even if whoever asked goes away."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def close(self) -> None:
         for prev in self.previous.values():
@@ -158,7 +139,7 @@ class ModelManager:
             raise err
         return real
 
-    def _slot(self, role: str) -> TierSlot:
+    def serving_slot(self, role: str) -> TierSlot:
         if role not in ROLES:
             raise NotFound(f"unknown tier {role!r}; tiers: {', '.join(ROLES)}", code="unknown_tier")
         slot = self.ctx.tiers.main if role == "main" else self.ctx.tiers.fallback
@@ -181,27 +162,27 @@ class ModelManager:
     async def upgrade(self, role: str, bundle_dir: Path, *, trigger: str, kind: str = "upgrade",
                       expect_digest: str | None = None) -> SwapRecord:
         """Swap ``role`` to the bundle in ``bundle_dir``; the finished record, or SwapError with it."""
-        slot = self._slot(role)
+        slot = self.serving_slot(role)
         old = slot.engine
         record = self._begin(role, kind, trigger, str(bundle_dir), old)
         new, failure = None, None
         try:
             self.board.enter(record, Step.VERIFYING)
-            manifest, digest = await self._run(self._verify, Path(bundle_dir), old.precision, record)
+            manifest, digest = await self.run(self._verify, Path(bundle_dir), old.precision, record)
             if expect_digest is not None and digest != expect_digest:
                 raise SwapError(f"the bundle at {bundle_dir} is no longer the previous version "
                                 f"(its manifest is now {record.to_version}); swap to a bundle path instead")
             if digest == old.manifest_sha256:
                 return self._finish(record, "unchanged", "the bundle is the version serving now")
             if self._unload_previous(role):  # room for the new one; it stays reloadable for a rollback
-                await self._run(memory.release)
+                await self.run(memory.release)
             self._check_memory(manifest, old, Path(bundle_dir), record)
             self.board.enter(record, Step.LOADING)
-            new = await self._run(self._load, old, Path(bundle_dir), digest)
+            new = await self.run(self._load, old, Path(bundle_dir), digest)
             self.board.enter(record, Step.WARMING)
-            record.details["warmup"] = await self._run(self._warm, new)
+            record.details["warmup"] = await self.run(self._warm, new)
             self.board.enter(record, Step.CANARY)
-            await self._run(self._canary, old, new, record)
+            await self.run(self._canary, old, new, record)
             self.board.enter(record, Step.SWITCHING)
             self._switch(slot, new)
             new = old = None  # from here the drain holds the only reference to the old version
@@ -210,7 +191,7 @@ class ModelManager:
             failure = self._failed(record, exc)
         if failure is not None:  # raised outside the except block: no traceback keeps the new version alive
             new = None
-            await self._run(memory.release)
+            await self.run(memory.release)
             raise failure
         await self._retire(role, record)
         return self._finish(record, "switched")
@@ -218,7 +199,7 @@ class ModelManager:
     async def rollback(self, role: str, *, trigger: str) -> SwapRecord:
         """Back to the version served before the last swap: switched at once if it is still loaded,
         else reloaded from its bundle directory through every step (refused if that bundle changed)."""
-        slot = self._slot(role)
+        slot = self.serving_slot(role)
         prev = self.previous.get(role)
         if prev is None:
             raise SwapRefused(f"the {role} tier has no previous version to roll back to", code="no_previous_version")
@@ -236,50 +217,6 @@ class ModelManager:
         self.board.enter(record, Step.DRAINING)
         await self._retire(role, record)
         return self._finish(record, "switched")
-
-    async def reload_configured(self, trigger: str) -> list[SwapRecord]:
-        """Swap every tier whose configured bundle path now holds another manifest (SIGHUP)."""
-        out = []
-        for role, path in list(self.configured.items()):
-            try:
-                digest = await self._run(manifest_sha256, path)
-                slot = self._slot(role)
-                if digest == slot.engine.manifest_sha256:
-                    continue
-                out.append(await self.upgrade(role, path.resolve(), trigger=trigger))
-            except SwapError as exc:
-                if exc.record is not None:
-                    out.append(exc.record)
-                else:
-                    log.warning("reload skipped", extra={"tier": role, "trigger": trigger, "reason": exc.message})
-            except EmotivoiceError as exc:
-                log.warning("reload skipped", extra={"tier": role, "trigger": trigger, "reason": exc.message})
-        return out
-
-    async def watch(self) -> None:
-        """Poll the configured bundle paths; a new manifest (or new files under one that failed) swaps."""
-        while True:
-            await asyncio.sleep(self.config.watch_bundle_s)
-            for role, path in list(self.configured.items()):
-                try:
-                    key = await self._run(_watch_key, path)
-                except OSError:
-                    continue
-                if key == self._watch_seen.get(role):
-                    continue
-                slot = self.ctx.tiers.main if role == "main" else self.ctx.tiers.fallback
-                if slot is None or slot.engine is None or key[0] == slot.engine.manifest_sha256 or key[0] is None:
-                    self._watch_seen[role] = key
-                    continue
-                if self.board.current is not None or not slot.ready:
-                    continue  # next poll
-                self._watch_seen[role] = key
-                try:
-                    await self.upgrade(role, path.resolve(), trigger="watch")
-                except SwapBusy:
-                    self._watch_seen.pop(role, None)
-                except EmotivoiceError:
-                    pass  # logged and counted; retried when the bundle's files change again
 
     # -- the steps (verify, load, warm, canary on the swap thread) ----------------------------------
     @staticmethod
@@ -382,7 +319,7 @@ class ModelManager:
             return
         ref = weakref.ref(old)
         del old
-        await self._run(memory.release)
+        await self.run(memory.release)
         record.details["previous"] = "unloaded" if ref() is None else "unloaded (still referenced: freed when released)"
         record.details["rss_mib_after"] = round(memory.process_rss() / memory.MIB)
 
@@ -403,7 +340,7 @@ class ModelManager:
         return True
 
     # -- bookkeeping --------------------------------------------------------------------------------
-    async def _run(self, fn, *args):
+    async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _finish(self, record: SwapRecord, result: str, reason: str | None = None) -> SwapRecord:
@@ -433,18 +370,3 @@ class ModelManager:
 def _rendered(engine: Any, text: str, voice: str) -> tuple[Any, int]:
     result = engine.synthesize(text, voice=voice)
     return result.audio, result.sample_rate
-
-
-def _watch_key(path: Path) -> tuple:
-    """(manifest sha256 or None, the bundle's files with sizes and mtimes): changes when anything does."""
-    try:
-        digest = manifest_sha256(path)
-    except EmotivoiceError:
-        return (None,)
-    real = path.resolve()
-    files = []
-    for root, _, names in os.walk(real):
-        for name in names:
-            st = os.stat(os.path.join(root, name))
-            files.append((os.path.relpath(os.path.join(root, name), real), st.st_size, st.st_mtime_ns))
-    return (digest, str(real), tuple(sorted(files)))
