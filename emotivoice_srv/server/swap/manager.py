@@ -275,8 +275,9 @@ class ModelManager:
     def _canary(self, old: Any, new: Any, record: SwapRecord) -> None:
         voice = self._voice_for(new)
         before = self._serving_renders(old)
-        if new.narrow is not None:  # render on the one-thread sessions: serving keeps the other cores
-            new.pressure = lambda: 2
+        if new.narrow is not None:  # one-thread sessions while requests run (they keep the other cores), all when idle
+            pools = [p for p in (self.ctx.pool, self.ctx.fast_pool) if p is not None]
+            new.pressure = lambda: 1 + sum(p.busy for p in pools)
         after = canary.render(lambda text: _rendered(new, text, voice))
         record.details["canary"] = {"serving": canary.summary(before), "new": canary.summary(after)}
         reason = canary.judge(before, after, self.config.canary)
