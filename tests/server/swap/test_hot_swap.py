@@ -119,8 +119,9 @@ def test_the_admin_api_takes_admin_keys_only(swapper, versions):
 def test_bad_swap_requests_are_clear_4xx_and_touch_nothing(swapper, versions, tmp_path):
     before = serving(swapper)
     root = Path(versions["v1"]).parent
+    up = f"{root}/.."  # outside-path-ok: a traversal attack the server must refuse
     cases = [(tmp_path, 403, "bundle_path_forbidden"),
-             (f"{root}/../{tmp_path.name}", 403, "bundle_path_forbidden"),
+             (f"{up}/{tmp_path.name}", 403, "bundle_path_forbidden"),
              ("relative/bundle", 422, "invalid_request"),
              (root / "no-such-bundle", 422, "swap_verify_failed")]
     for path, status, code in cases:
