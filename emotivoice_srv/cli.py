@@ -16,7 +16,7 @@ from . import logs
 from .errors import EmotivoiceError, InvalidInput
 from .loading import (DEFAULT_BUNDLE, cache_dir, fallback_args, load_cloner, load_engine, start_provenance)
 from .paths import bundles_dir
-from .settings import (CLONING, COMMON, ENGINE, FALLBACK, LIFECYCLE, PROVENANCE, ROUTING, SERVER, STORE, Option,
+from .settings import (BUNDLE_STORE, CLONING, COMMON, ENGINE, FALLBACK, LIFECYCLE, PROVENANCE, ROUTING, SERVER, STORE, Option,
                        add_options)
 
 TENANT = [Option("--tenant", "EMOTIVOICE_TENANT", str, "default",
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Every flag can also be set by the EMOTIVOICE_* variable shown.")
     add_options(p, COMMON + ENGINE + SERVER + FALLBACK + ROUTING + CLONING + PROVENANCE)
     add_options(p, STORE)
-    add_options(p, LIFECYCLE)
+    add_options(p, LIFECYCLE + BUNDLE_STORE)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="build the model bundle from the installed Kokoro-82M packages")

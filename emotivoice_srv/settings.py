@@ -423,8 +423,6 @@ LIFECYCLE = [
     Option("--swap-keep-previous", "EMOTIVOICE_SWAP_KEEP_PREVIOUS", _non_negative_float, 0.0,
            "seconds the replaced version stays loaded for an instant rollback (0: unloaded once its requests "
            "finish; a rollback then reloads it from disk)"),
-    Option("--swap-bundle-roots", "EMOTIVOICE_SWAP_BUNDLE_ROOTS", parse_list, (),
-           "directories POST /admin/models may load bundles from (default: those holding the configured bundles)"),
     Option("--canary-duration-tolerance", "EMOTIVOICE_CANARY_DURATION_TOLERANCE", _non_negative_float, 0.2,
            "a new version's canary sentence may last this much longer or shorter than on the serving one (0.2 = 20%%)"),
     Option("--canary-f0-tolerance", "EMOTIVOICE_CANARY_F0_TOLERANCE", _non_negative_float, 2.0,

@@ -73,14 +73,14 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
                cloning_config: CloningConfig | None = None, cloning_error: str = "not configured",
                load_main: Callable[[], Engine] | None = None, main_name: str | None = None,
-               provenance=None) -> Starlette:
+               provenance=None, bundle_store=None) -> Starlette:
     """The app over loaded tiers (an Engine alone is a main tier that is loaded and warming)."""
     if isinstance(tiers, Engine):
         tiers = Tiers(TierSlot("main", TierState.WARMING, engine=tiers))
     lifecycle = lifecycle or Lifecycle()
     ctx = ServerContext(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
                         cloning_error=cloning_error, load_main=load_main, main_name=main_name,
-                        provenance=provenance)
+                        provenance=provenance, bundle_store=bundle_store)
     if lifecycle.load_seconds is None:
         lifecycle.loaded(ctx.first_engine.load_seconds.get("total", 0.0))
     if config.default_voice not in ctx.voices.ids():

@@ -86,6 +86,8 @@ class ServerContext:
     rates: RateTracker = field(default_factory=RateTracker)
     models: Any = None
     """The ModelManager that hot-swaps a tier's version (server/swap/)."""
+    bundle_store: Any = None
+    """The BundleStore swaps and delta uploads use, or a callable that opens it on first use; None: none."""
     _versions_shown: dict = field(default_factory=dict)
     """Tier -> the version label the emotivoice_model_version_info metric shows."""
 

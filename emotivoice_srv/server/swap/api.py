@@ -1,8 +1,9 @@
 """The admin API of model versions (admin keys only, server/tenancy.py ``--admin-keys``).
 
-    GET  /admin/models                  every tier's version, swap state, previous version, memory
-    POST /admin/models/{role}           {"bundle": "/abs/path"}: hot-swap main or fallback to that bundle
+    GET  /admin/models                  every tier's version, swap state, previous version, memory, stored versions
+    POST /admin/models/{role}           {"bundle": "/abs/path" or a stored version}: hot-swap main or fallback to it
     POST /admin/models/{role}/rollback  back to the version served before the last swap
+    POST /admin/bundles                 a delta (.evdelta) upload, applied into the bundle store (201: the version)
 
 A swap answers when it is over (switched and the old version drained): 200 with the swap record
 (``seconds.to_switched`` is request -> new version serving), or the error with the record of how far
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from ...errors import InvalidInput
 from ..tenancy import SCOPE_KEY
 from . import memory
-from .state import AdminOnly, SwapError
+from .state import AdminOnly, SwapError, SwapRefused
 
 if TYPE_CHECKING:
     from ..context import ServerContext
@@ -62,7 +63,10 @@ async def list_models(request: Request) -> Response:
                          configured_bundle=str(manager.configured.get(slot.role, "")))
         entry.update(manager.slot_info(slot.role, admin=True))
         tiers.append(entry)
+    store = manager.store
+    stored = await manager.run(lambda: [v.to_dict() for v in store.list()]) if store is not None else None
     return JSONResponse({"tiers": tiers, "bundle_roots": [str(p) for p in manager.bundle_roots()],
+                         "stored_versions": stored,
                          "memory": {"rss_mib": round(memory.process_rss() / memory.MIB),
                                     "limit_mib": round(manager.limit / memory.MIB) if manager.limit else None},
                          "history": [r.to_dict() for r in manager.board.history]})
@@ -75,10 +79,23 @@ async def swap(request: Request) -> Response:
     ctx = _admin_ctx(request)
     body = parse_json(await read_body(request, ctx.config.max_body_bytes))
     if not isinstance(body, dict) or set(body) - {"bundle"} or "bundle" not in body:
-        raise InvalidInput('the body is {"bundle": "/absolute/path/of/a/bundle/directory"}', code="invalid_request")
+        raise InvalidInput('the body is {"bundle": "<stored version>" or "/absolute/path/of/a/bundle/directory"}',
+                           code="invalid_request")
     role = request.path_params["role"]
-    path = ctx.models.allowed_path(body["bundle"])
+    path = await ctx.models.run(ctx.models.target, body["bundle"])
     return await _swap_response(ctx, ctx.models.upgrade(role, path, trigger="api"))
+
+
+async def upload_bundle(request: Request) -> Response:
+    """A delta upload applied into the bundle store (then ``POST /admin/models/main`` can switch to it)."""
+    from ...bundle.intake import receive_delta_async
+
+    ctx = _admin_ctx(request)
+    store = ctx.models.store
+    if store is None:
+        raise SwapRefused("this server has no bundle store to apply a delta into", code="no_bundle_store")
+    stored = await receive_delta_async(store, request.stream(), ctx.config.swap.max_delta_bytes)
+    return JSONResponse({"version": stored.to_dict()}, status_code=201)
 
 
 async def rollback(request: Request) -> Response:
@@ -89,4 +106,5 @@ async def rollback(request: Request) -> Response:
 def admin_routes() -> list[Route]:
     return [Route("/admin/models", list_models, methods=["GET"]),
             Route("/admin/models/{role}", swap, methods=["POST"]),
-            Route("/admin/models/{role}/rollback", rollback, methods=["POST"])]
+            Route("/admin/models/{role}/rollback", rollback, methods=["POST"]),
+            Route("/admin/bundles", upload_bundle, methods=["POST"])]

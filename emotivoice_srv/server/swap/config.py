@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -26,9 +25,8 @@ class SwapConfig:
     keep_previous_s: float = 0.0
     """Seconds the replaced version stays loaded for an instant rollback; 0: unloaded once drained
     (a rollback reloads it from its bundle directory, verified against the manifest it had)."""
-    bundle_roots: tuple[Path, ...] = ()
-    """Directories POST /admin/models may load bundles from; empty: the directories holding the
-    configured bundles."""
+    max_delta_bytes: int = 1 << 30
+    """Largest delta POST /admin/bundles accepts (413 above)."""
     drain_timeout_s: float | None = None
     """Longest wait for the old version's in-flight requests; None: the request timeout."""
     canary: CanaryConfig = field(default_factory=CanaryConfig)
@@ -39,7 +37,7 @@ class SwapConfig:
             return cls()
         return cls(watch_bundle_s=args.watch_bundle, memory_limit=args.swap_memory_limit,
                    keep_previous_s=args.swap_keep_previous,
-                   bundle_roots=tuple(Path(p) for p in args.swap_bundle_roots),
+                   max_delta_bytes=getattr(args, "max_delta_bytes", cls.max_delta_bytes),
                    canary=CanaryConfig(duration_tolerance=args.canary_duration_tolerance,
                                        f0_tolerance_st=args.canary_f0_tolerance,
                                        min_level_db=args.canary_min_level))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...bundle import Manifest, read_manifest, verify_files
 from ...bundle.identity import manifest_sha256, version_label
+from ...bundle.intake import within_roots
 from ...errors import EmotivoiceError, InvalidInput, NotFound
 from ..config import narrow_threads
 from ..tiers import ROLES, TierSlot
@@ -119,25 +120,33 @@ class ModelManager:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- requests in ------------------------------------------------------------------------------
-    def bundle_roots(self) -> tuple[Path, ...]:
-        roots = self.config.bundle_roots or tuple(p.parent for p in self.configured.values())
-        return tuple(Path(r).resolve() for r in roots)
+    @property
+    def store(self) -> Any:
+        """The bundle store (bundle/store.py), opened on first use; None when the server has none."""
+        store = self.ctx.bundle_store
+        if callable(store):
+            store = self.ctx.bundle_store = store()
+        return store
 
-    def allowed_path(self, raw: Any) -> Path:
-        """The real path of a requested bundle directory, when it is under an allowed root."""
+    def bundle_roots(self) -> tuple[Path, ...]:
+        """Where a bundle named by path may lie: the store's allowed roots (the store, <cache-dir>/bundles,
+        --bundle-roots) and the directories holding the configured bundles."""
+        store_roots = self.store.allowed_roots if self.store is not None else ()
+        return tuple(dict.fromkeys(Path(r).resolve() for r in (*store_roots, *(p.parent for p in self.configured.values()))))
+
+    def target(self, raw: Any) -> Path:
+        """The bundle directory a request names: a stored version (an id, a version, a manifest-hash prefix,
+        ``active``/``previous``) or an absolute path inside the allowed roots (403 otherwise)."""
         if not isinstance(raw, str) or not raw.strip():
-            raise InvalidInput("'bundle' must be the path of a bundle directory on the server", code="invalid_request")
-        path = Path(raw)
-        if not path.is_absolute():
+            raise InvalidInput("'bundle' must be a stored version or the absolute path of a bundle directory",
+                               code="invalid_request")
+        if "/" not in raw:
+            if self.store is None:
+                raise InvalidInput(f"{raw!r} is not a path, and this server has no bundle store", code="invalid_request")
+            return self.store.get(raw)
+        if not Path(raw).is_absolute():
             raise InvalidInput(f"bundle path {raw!r} must be absolute", code="invalid_request")
-        real = path.resolve()
-        roots = self.bundle_roots()
-        if not any(real == root or real.is_relative_to(root) for root in roots):
-            err = SwapRefused(f"bundle path {raw!r} is outside the allowed roots ({', '.join(map(str, roots))}; "
-                              "--swap-bundle-roots / EMOTIVOICE_SWAP_BUNDLE_ROOTS)", code="bundle_path_forbidden")
-            err.http_status = 403
-            raise err
-        return real
+        return within_roots(raw, self.bundle_roots())
 
     def serving_slot(self, role: str) -> TierSlot:
         if role not in ROLES:
@@ -194,6 +203,8 @@ class ModelManager:
             await self.run(memory.release)
             raise failure
         await self._retire(role, record)
+        if role == "main" and self.store is not None:
+            await self.run(self._activate_stored, Path(bundle_dir), record)
         return self._finish(record, "switched")
 
     async def rollback(self, role: str, *, trigger: str) -> SwapRecord:
@@ -292,6 +303,17 @@ class ModelManager:
             renders = self._canary_renders[engine.model_version] = canary.render(
                 lambda text: _rendered(engine, text, voice))
         return renders
+
+    def _activate_stored(self, bundle_dir: Path, record: SwapRecord) -> None:
+        """A stored version main now serves becomes the store's active one (so gc keeps it)."""
+        versions = Path(self.store.versions).resolve()
+        if not bundle_dir.resolve().is_relative_to(versions):
+            return
+        try:
+            record.details["store_active"] = self.store.activate(bundle_dir.resolve().name).id
+        except EmotivoiceError as exc:
+            log.warning("stored version not activated", extra={"reason": exc.message})
+            record.details["store_active"] = f"not activated: {exc.message}"
 
     # -- switch, drain, unload ----------------------------------------------------------------------
     def _switch(self, slot: TierSlot, engine: Any) -> None:

@@ -113,7 +113,8 @@ def test_the_admin_api_takes_admin_keys_only(swapper, versions):
     with swapper.client(headers=ADMIN) as c:
         listing = c.get("/admin/models").json()
     assert listing["tiers"][0]["model_version"] == label(versions["v1"])
-    assert listing["bundle_roots"] == [str(Path(versions["v1"]).parent.resolve())]
+    assert str(Path(versions["v1"]).parent.resolve()) in listing["bundle_roots"]
+    assert listing["stored_versions"] == []
 
 
 def test_bad_swap_requests_are_clear_4xx_and_touch_nothing(swapper, versions, tmp_path):
@@ -123,7 +124,8 @@ def test_bad_swap_requests_are_clear_4xx_and_touch_nothing(swapper, versions, tm
     cases = [(tmp_path, 403, "bundle_path_forbidden"),
              (f"{up}/{tmp_path.name}", 403, "bundle_path_forbidden"),
              ("relative/bundle", 422, "invalid_request"),
-             (root / "no-such-bundle", 422, "swap_verify_failed")]
+             (root / "no-such-bundle", 422, "swap_verify_failed"),
+             ("no-such-stored-version", 404, "bundle_not_found")]
     for path, status, code in cases:
         r = swap(swapper, path)
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
@@ -255,6 +257,30 @@ def test_swapping_to_the_version_serving_now_changes_nothing(swapper, versions):
     r = swap(swapper, path)
     assert r.status_code == 200 and r.json()["result"] == "unchanged"
     assert serving(swapper) == current
+
+
+def test_a_delta_uploaded_into_the_store_is_swapped_to_by_its_version(swapper, versions, bundle_root):
+    from emotivoice_srv.bundle.delta import write_delta
+    from emotivoice_srv.bundle.store import BundleStore
+
+    store = BundleStore(swapper.log_path.parent / f"cache-{swapper.port}" / "store")
+    store.add(versions["v1"])  # the base the delta names
+    v3 = bundle_variants.bumped(versions["v1"], bundle_root / "swap-v3", "1.0.2-stored")
+    delta = bundle_root / "swap-v3.evdelta"
+    write_delta(versions["v1"], v3, delta)
+    with swapper.client(headers=ADMIN) as c:
+        bad = c.post("/admin/bundles", content=b"not a delta")
+        assert bad.status_code == 422 and bad.json()["error"]["code"].startswith("delta_")
+        up = c.post("/admin/bundles", content=delta.read_bytes())
+        assert up.status_code == 201, up.text
+        stored = up.json()["version"]
+        assert stored["version"] == "1.0.2-stored" and stored["manifest_sha256"] == manifest_sha256(v3)
+        r = c.post("/admin/models/main", json={"bundle": "1.0.2-stored"})
+        assert r.status_code == 200, r.text
+        assert r.json()["to_version"] == label(v3) and r.json()["store_active"] == stored["id"]
+        listing = c.get("/admin/models").json()
+    assert say(swapper) == label(v3)
+    assert [v["id"] for v in listing["stored_versions"] if v["active"]] == [stored["id"]]
 
 
 # -- watch, SIGHUP, fallback tier, instant rollback -------------------------------------------------
