@@ -6,7 +6,8 @@ a steady load the whole time, each sending a request then pausing as long as it 
 short whole-response request and a streamed one in turn. Each round: ``window`` seconds of steady
 load (before), POST /admin/models/main (during: from the request to its answer, old version drained
 and unloaded), ``window`` seconds after. Per phase, pooled over the rounds: p50/p99 latency of the
-short requests and time to first audio of the streams; the swap's own timings (request -> switched);
+short requests and time to first audio of the streams (during: every request in flight at any moment
+of a swap; before/after: the requests wholly inside the window); the swap's own timings (request -> switched);
 the server's RSS (sampled every 50 ms): steady median vs the peak while swapping.
 """
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Load:
 
     def __init__(self, url: str, clients: int = 2) -> None:
         self.url, self.stop = url, threading.Event()
-        self.samples: list[tuple[float, str, float, int]] = []
-        """(start time, kind short|stream, seconds: total for short, first audio for streams, status)."""
+        self.samples: list[tuple[float, float, str, float, int]] = []
+        """(start, end, kind short|stream, seconds: total for short, first audio for streams, status)."""
         self.threads = [threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(clients)]
 
     def _client(self, index: int) -> None:
@@ -67,8 +68,8 @@ class Load:
                 except httpx.HTTPError:
                     first, status = None, 0
                 took = time.monotonic() - t0
-                self.samples.append((t0, "stream" if stream else "short", (first or took) if stream else took,
-                                     status))
+                self.samples.append((t0, t0 + took, "stream" if stream else "short",
+                                     (first or took) if stream else took, status))
                 stream = not stream
                 self.stop.wait(took)
 
@@ -82,8 +83,15 @@ class Load:
         for t in self.threads:
             t.join(120)
 
-    def between(self, t0: float, t1: float, kind: str) -> list[float]:
-        return [s for start, k, s, status in self.samples if t0 <= start < t1 and k == kind and status == 200]
+    def overlapping(self, t0: float, t1: float, kind: str) -> list[float]:
+        """The requests of ``kind`` that were in flight at any moment of [t0, t1)."""
+        return [s for start, end, k, s, status in self.samples
+                if start < t1 and end > t0 and k == kind and status == 200]
+
+    def within(self, t0: float, t1: float, kind: str) -> list[float]:
+        """The requests of ``kind`` that started and ended inside [t0, t1)."""
+        return [s for start, end, k, s, status in self.samples
+                if t0 <= start and end <= t1 and k == kind and status == 200]
 
 
 def _sample_rss(pid: int, stop: threading.Event, out: list[tuple[float, float]]) -> None:
@@ -146,9 +154,10 @@ def run(rounds: int = 3, window_s: float = 20.0) -> dict:
     out: dict = {"rounds": rounds, "window_s": window_s, "requests": len(load.samples), "failed_requests": failed,
                  "short_text": SHORT["text"], "streamed_text": STREAMED["text"], "server_args": list(SERVER_ARGS),
                  "phases": {}, "swaps": swaps}
-    for phase, spans in phases.items():
-        short = [s for t0, t1 in spans for s in load.between(t0, t1, "short")]
-        stream = [s for t0, t1 in spans for s in load.between(t0, t1, "stream")]
+    for phase, spans in phases.items():  # during: in flight at any moment of a swap; before/after: wholly outside
+        pick = load.overlapping if phase == "during" else load.within
+        short = [s for t0, t1 in spans for s in pick(t0, t1, "short")]
+        stream = [s for t0, t1 in spans for s in pick(t0, t1, "stream")]
         out["phases"][phase] = {"short_total_s": {**percentiles(short, (0.5, 0.99)), "n": len(short)},
                                 "stream_first_audio_s": {**percentiles(stream, (0.5, 0.99)), "n": len(stream)}}
     steady = [r for t, r in rss if any(t0 <= t < t1 for t0, t1 in phases["before"])]
@@ -171,7 +180,8 @@ def to_markdown(report: dict) -> str:
              f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB RAM; {note}. "
              f"Command: `python -m bench swap`. Server: `{' '.join(r['server_args'])}`; {r['rounds']} swaps, "
              f"{r['window_s']:g} s of steady load before and after each; {r['requests']} requests, "
-             f"{r['failed_requests']} failed.", "",
+             f"{r['failed_requests']} failed. During: every request in flight at any moment of a swap; "
+             "before/after: the requests wholly inside the windows.", "",
              "| phase | short p50 s | short p99 s | n | stream first audio p50 s | p99 s | n |",
              "|---|---|---|---|---|---|---|"]
     for phase in ("before", "during", "after"):
