@@ -153,10 +153,8 @@ class ModelManager:
             raise NotFound(f"unknown tier {role!r}; tiers: {', '.join(ROLES)}", code="unknown_tier")
         slot = self.ctx.tiers.main if role == "main" else self.ctx.tiers.fallback
         if slot is None:
-            raise SwapRefused("this server has no fallback tier (--fallback-bundle none)", code="unknown_tier")
-        if self.ctx.lifecycle.draining:
-            raise SwapRefused("the server is shutting down", code="draining")
-        if not slot.ready:
+            raise SwapRefused("this server has no fallback tier (--fallback-bundle none)", code="no_fallback_tier")
+        if not slot.ready:  # draining for shutdown included
             raise SwapRefused(f"the {role} tier is {slot.state.value}; a swap needs it ready", code="tier_not_ready")
         return slot
 

@@ -134,7 +134,7 @@ def test_bad_swap_requests_are_clear_4xx_and_touch_nothing(swapper, versions, tm
         assert c.post("/admin/models/main", content=b"{").json()["error"]["code"] == "invalid_json"
         assert c.post("/admin/models/gpu", json={"bundle": str(versions["v2"])}).status_code == 404
         no_fallback = c.post("/admin/models/fallback", json={"bundle": str(versions["v2"])})
-        assert no_fallback.status_code == 409 and no_fallback.json()["error"]["code"] == "unknown_tier"
+        assert no_fallback.status_code == 409 and no_fallback.json()["error"]["code"] == "no_fallback_tier"
         no_previous = c.post("/admin/models/main/rollback")
         assert no_previous.status_code == 409 and no_previous.json()["error"]["code"] == "no_previous_version"
     assert serving(swapper) == before == say(swapper)
