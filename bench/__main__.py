@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from . import (clone_bench, delta_bench, distill_bench, engine_bench, fuzz, overload, provenance_bench, soak,
-               studio_bench, voicestore, wer_bench)
+               studio_bench, swap_bench, voicestore, wer_bench)
 from .machine import describe, machine_tag
 
 ROOT = Path(__file__).resolve().parent
@@ -137,6 +137,11 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--bundle", type=Path, default=None, help="an exported bundle (default: export one now)")
     p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
+    p = sub.add_parser("swap", help="hot swap of the main model under steady load: p50/p99 before/during/after, "
+                                     "request -> switched, peak RSS while swapping")
+    p.add_argument("--rounds", type=int, default=3, help="swaps (A -> B -> A ...)")
+    p.add_argument("--window", type=float, default=20.0, help="seconds of steady load before and after each swap")
+    p.add_argument("--machine-note", default="", help="how loaded the machine was, recorded with the results")
     args = parser.parse_args()
     if args.scenario in (*SERVING, "all"):
         _serving(SERVING if args.scenario == "all" else (args.scenario,), args)
@@ -166,6 +171,8 @@ def main() -> None:
     elif args.scenario == "soak":
         results, module = soak.run(args.requests, args.concurrency, args.bundle,
                                    progress=RESULTS / "soak-progress.json"), soak
+    elif args.scenario == "swap":
+        results, module = swap_bench.run(args.rounds, args.window), swap_bench
     elif args.scenario == "provenance":
         results, module = provenance_bench.run(args.rounds, args.starts), provenance_bench
     else:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import shutil
 import statistics
 import subprocess
@@ -34,26 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .bundle_copies import link_tree, write_manifest
+
 OLD_STUDENT_COMMIT = "52d04e3"
 """The commit whose student (run 4) the current one (run 5) was retrained from."""
 REQUANTIZED_STAGE = "duration"
-
-
-def link_tree(src: Path, dst: Path) -> None:
-    """A copy of a bundle whose files are hard links (then edited by replacing files, never in place)."""
-    for path in src.rglob("*"):
-        target = dst / path.relative_to(src)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, target)
-
-
-def write_manifest(bundle: Path, manifest) -> None:
-    path = bundle / "manifest.json"
-    path.unlink()
-    path.write_text(manifest.to_json(), encoding="utf-8")
 
 
 def _bundle_bytes(bundle: Path) -> int:

@@ -92,14 +92,14 @@ class Streamed:
 
 
 def stream_post(url: str, path: str, body: dict, t_ref: float | None = None, retry_connect_s: float = 0.0,
-                timeout: float = 120.0) -> Streamed:
+                timeout: float = 120.0, headers: dict | None = None) -> Streamed:
     """POST and read the body as it arrives. ``retry_connect_s`` > 0: keep retrying a refused
     connection that long (a request fired at exec, before the port opens)."""
     import httpx
 
     t_ref = time.monotonic() if t_ref is None else t_ref
     give_up = time.monotonic() + retry_connect_s
-    with httpx.Client(base_url=url, timeout=timeout) as c:
+    with httpx.Client(base_url=url, timeout=timeout, headers=headers) as c:
         while True:
             try:
                 with c.stream("POST", path, json=body) as r:

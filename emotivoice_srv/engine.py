@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from .bundle import Manifest
+from .bundle.identity import manifest_sha256, version_label
 from .errors import InvalidInput
 from .graphs import KokoroGraphs, StageTimings
 from .graphs.loader import load_bundle_graphs
@@ -135,9 +136,11 @@ class Engine:
     """Load with ``Engine.load(config)``; ``synthesize`` and ``stream`` are thread-safe."""
 
     def __init__(self, config: EngineConfig, manifest: Manifest, graphs: KokoroGraphs, voices: VoiceLibrary,
-                 frontend: Frontend, load_seconds: dict[str, float]) -> None:
+                 frontend: Frontend, load_seconds: dict[str, float], manifest_sha256: str = "") -> None:
         self.config = config
         self.manifest = manifest
+        self.manifest_sha256 = manifest_sha256
+        """The sha256 of the manifest.json it was loaded from (bundle/identity.py)."""
         self.graphs = graphs
         self.narrow: KokoroGraphs | None = None
         """Optional second set of sessions with fewer intra-op threads, used while renders overlap."""
@@ -160,6 +163,7 @@ class Engine:
             loaded = load_bundle_graphs(config.bundle_dir, config.device, config.precision, config.threads,
                                         config.verify_hashes, config.session_memory)
         manifest, graphs, graph_seconds = loaded
+        digest = manifest_sha256(config.bundle_dir)
         t0 = time.perf_counter() - graph_seconds
         t1 = time.perf_counter()
         voices = VoiceLibrary.from_bundle(config.bundle_dir, manifest)
@@ -171,7 +175,7 @@ class Engine:
         runtime = graphs.runtime
         log.info("engine loaded", extra={"bundle": str(config.bundle_dir), "device": runtime.device,
                                          "precision": runtime.precision, "seconds": seconds})
-        return cls(config, manifest, graphs, voices, frontend, seconds)
+        return cls(config, manifest, graphs, voices, frontend, seconds, digest)
 
     def add_narrow_sessions(self, threads: int) -> float:
         """Create the stage sessions again with ``threads`` intra-op threads each; from then on an
@@ -200,6 +204,11 @@ class Engine:
     @property
     def precision(self) -> str:
         return self.graphs.runtime.precision
+
+    @property
+    def model_version(self) -> str:
+        """The bundle's version and manifest-hash prefix, e.g. ``1.0.0+3f2a9c01b7de`` (X-Model-Version)."""
+        return version_label(self.manifest.version, self.manifest_sha256)
 
     # -- request preparation -------------------------------------------------------------
     def resolve(self, options: SynthesisOptions) -> tuple[Voice, EmotionSpec, ProsodyParams]:

@@ -421,3 +421,41 @@ def bundle_store(args: argparse.Namespace, cache_dir):
 
     root = Path(args.bundle_store) if args.bundle_store else store_dir(Path(cache_dir))
     return BundleStore(root, allowed_roots=(bundles_dir(Path(cache_dir)), *(Path(r) for r in args.bundle_roots)))
+
+def parse_bytes(raw: str) -> int | None:
+    """'auto' -> -1 (decided at start), 'off'/'0' -> None, '2G' / '512M' / '1500000000' -> bytes."""
+    value = raw.strip().lower()
+    if value == "auto":
+        return -1
+    if value in ("off", "none", "0"):
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    scale, value = 1, value.removesuffix("b").removesuffix("i")
+    if value[-1:] in units:
+        scale, value = units[value[-1]], value[:-1]
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be > 0 (or 'off')")
+    return int(number * scale)
+
+
+LIFECYCLE = [
+    Option("--watch-bundle", "EMOTIVOICE_WATCH_BUNDLE", _non_negative_float, 0.0,
+           "poll the configured bundle paths (or symlinks) every this many seconds and hot-swap to a new "
+           "manifest found there; 0: off (SIGHUP and POST /admin/models/{role} still swap)"),
+    Option("--swap-memory-limit", "EMOTIVOICE_SWAP_MEMORY_LIMIT", parse_bytes, "auto",
+           "a hot swap holds two versions at once: refuse it (507) when this RSS (e.g. 3G) would be crossed; "
+           "'auto' (the default): the cgroup's memory limit, else the machine's; 'off': no guard"),
+    Option("--swap-keep-previous", "EMOTIVOICE_SWAP_KEEP_PREVIOUS", _non_negative_float, 0.0,
+           "seconds the replaced version stays loaded for an instant rollback (0: unloaded once its requests "
+           "finish; a rollback then reloads it from disk)"),
+    Option("--canary-duration-tolerance", "EMOTIVOICE_CANARY_DURATION_TOLERANCE", _non_negative_float, 0.2,
+           "a new version's canary sentence may last this much longer or shorter than on the serving one (0.2 = 20%%)"),
+    Option("--canary-f0-tolerance", "EMOTIVOICE_CANARY_F0_TOLERANCE", _non_negative_float, 2.0,
+           "semitones a new version's canary median F0 may differ from the serving one's"),
+    Option("--canary-min-level", "EMOTIVOICE_CANARY_MIN_LEVEL", float, -45.0,
+           "dBFS below which a canary render counts as silent"),
+    Option("--max-delta-bytes", "EMOTIVOICE_MAX_DELTA_BYTES", _positive_int, 1024 * 1024 * 1024,
+           "largest accepted bundle delta upload (POST /admin/bundles; 413 above)"),
+]
+"""Model lifecycle: hot swaps of a tier's version (server/swap/, docs/lifecycle.md)."""

@@ -124,7 +124,8 @@ def test_export_assembles_the_fallback_bundle_and_a_given_bundle_runs_at_a_preci
 def test_the_fallback_tier_runs_a_student_on_one_thread_per_session_unless_told(bundle_dir, tmp_path):
     """One intra-op thread halves the student's session creation (bench distill) and leaves the other
     cores to main, which loads at the same time; a full-size fallback bundle keeps --threads."""
-    from emotivoice_srv.cli import build_parser, fallback_args, load_engine
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.loading import fallback_args, load_engine
     from emotivoice_srv.settings import STUDENT_THREADS
 
     def session_threads(*extra: str) -> set[int]:

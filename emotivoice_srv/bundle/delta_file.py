@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import BundleError, DeltaRejected
+from .identity import manifest_sha256
 from .delta_codec import TRANSFORMS, corrupt, decompress
 from .manifest import Manifest, read_manifest
 
@@ -68,15 +69,6 @@ class DeltaInfo:
 
     def counts(self) -> dict[str, int]:
         return {op: sum(1 for e in self.entries if e.op == op) for op in OPS}
-
-
-def manifest_sha256(bundle_dir: Path) -> str:
-    """The identity of a bundle version: the sha256 of its ``manifest.json`` bytes (which name every
-    file's sha256, so two builds that differ in any file, or only in the manifest, differ here)."""
-    try:
-        return hashlib.sha256((Path(bundle_dir) / MANIFEST).read_bytes()).hexdigest()
-    except FileNotFoundError as exc:
-        raise BundleError(f"no bundle at {bundle_dir} (manifest.json missing)", code="bundle_missing") from exc
 
 
 def identity(bundle_dir: Path) -> Identity:

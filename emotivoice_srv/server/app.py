@@ -28,6 +28,8 @@ from .context import ServerContext
 from .lifecycle import Lifecycle
 from .middleware import RequestMiddleware, allowed_methods, error_headers, request_fields
 from .openapi import build_openapi
+from .swap import api as swap_api
+from .swap import watch as swap_watch
 from .tiers import Tiers, TierSlot, TierState
 
 log = logging.getLogger("emotivoice_srv.server")
@@ -71,14 +73,14 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle | None = None, *, cloner=None,
                cloning_config: CloningConfig | None = None, cloning_error: str = "not configured",
                load_main: Callable[[], Engine] | None = None, main_name: str | None = None,
-               provenance=None) -> Starlette:
+               provenance=None, bundle_store=None) -> Starlette:
     """The app over loaded tiers (an Engine alone is a main tier that is loaded and warming)."""
     if isinstance(tiers, Engine):
         tiers = Tiers(TierSlot("main", TierState.WARMING, engine=tiers))
     lifecycle = lifecycle or Lifecycle()
     ctx = ServerContext(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config or CloningConfig(),
                         cloning_error=cloning_error, load_main=load_main, main_name=main_name,
-                        provenance=provenance)
+                        provenance=provenance, bundle_store=bundle_store)
     if lifecycle.load_seconds is None:
         lifecycle.loaded(ctx.first_engine.load_seconds.get("total", 0.0))
     if config.default_voice not in ctx.voices.ids():
@@ -102,6 +104,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         Route("/startupz", routes.startupz, methods=["GET"]),
         Route("/metrics", routes.metrics, methods=["GET"]),
         Route("/openapi.json", routes.openapi, methods=["GET"]),
+        *swap_api.admin_routes(),
     ]
     if config.ui:
         route_table += studio.studio_routes(ctx)
@@ -114,6 +117,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
         tasks = [asyncio.create_task(ctx.heartbeat()), asyncio.create_task(ctx.bring_up())]
         if ctx.upstream is not None:
             tasks.append(asyncio.create_task(ctx.upstream.watch()))
+        tasks += swap_watch.start(ctx.models)
         try:
             yield
         finally:
@@ -125,6 +129,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                 ctx.fast_pool.shutdown(wait=False)
             if ctx.upstream is not None:
                 await ctx.upstream.close()
+            ctx.models.close()
             ctx.tiers.unload()
 
     middleware = [Middleware(RequestMiddleware, ctx=ctx)]
@@ -135,7 +140,7 @@ def create_app(tiers: Tiers | Engine, config: ServerConfig, lifecycle: Lifecycle
                                                     "X-Latency-Budget-Ms", "X-Allow-Degraded"],
                                      expose_headers=["X-Request-Id", "X-Model-Tier", "X-Audio-Duration",
                                                      "X-Sample-Rate", "X-Synthetic-Audio", "Link", "X-Route",
-                                                     "X-Route-Reason", "X-Degraded"]))
+                                                     "X-Route-Reason", "X-Degraded", "X-Model-Version"]))
     app = Starlette(
         routes=route_table, middleware=middleware, lifespan=lifespan,
         exception_handlers={EmotivoiceError: _on_emotivoice_error, HTTPException: _on_http_error,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .abuse import AbuseLimits
 from .render_budget import DeadlinePolicy
 from .routing import RoutingConfig
+from .swap.config import SwapConfig
 
 OPENAI_VOICES_FEMALE = ("alloy", "coral", "nova", "sage", "shimmer")
 OPENAI_VOICES_MALE = ("ash", "ballad", "echo", "fable", "onyx", "verse")
@@ -68,6 +69,8 @@ class ServerConfig:
     abuse: AbuseLimits = field(default_factory=AbuseLimits)
     """Per-caller rate limit, concurrent enrollments per caller, header size, body arrival time (server/abuse.py)."""
     """The fast tier's pool, latency budgets, the overload policy and the upstream (server/routing.py)."""
+    swap: SwapConfig = field(default_factory=SwapConfig)
+    """Hot swaps of a tier's model version: watch, memory guard, rollback, canary (server/swap/)."""
 
     @property
     def deadline_policy(self) -> DeadlinePolicy:
@@ -96,6 +99,7 @@ class ServerConfig:
             abuse=AbuseLimits(rate=args.rate_limit, burst=args.rate_limit_burst,
                               max_enrollments_per_key=args.max_enrollments_per_key,
                               max_header_bytes=args.max_header_bytes, body_timeout_s=args.body_timeout),
+            swap=SwapConfig.from_args(args),
         )
 
 

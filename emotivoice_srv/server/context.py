@@ -87,8 +87,18 @@ class ServerContext:
     rates: RateTracker = field(default_factory=RateTracker)
     rate_buckets: TokenBuckets | None = None
     """Per-caller token buckets of --rate-limit (None: no limit)."""
+    models: Any = None
+    """The ModelManager that hot-swaps a tier's version (server/swap/)."""
+    bundle_store: Any = None
+    """The BundleStore swaps and delta uploads use, or a callable that opens it on first use; None: none."""
+    _versions_shown: dict = field(default_factory=dict)
+    """Tier -> the version label the emotivoice_model_version_info metric shows."""
 
     def __post_init__(self) -> None:
+        from .swap.manager import ModelManager
+
+        if self.models is None:
+            self.models = ModelManager(self)
         first = self.first_engine
         self.voices: VoiceLibrary = first.voices
         """One voice library for every tier: built-in, blended and enrolled voices work on each."""
@@ -150,6 +160,8 @@ class ServerContext:
     def _engine_loaded(self, slot: TierSlot) -> None:
         """A tier's engine joins the shared voice library (adding voices only it has)."""
         engine = slot.engine
+        self.models.adopt(slot)
+        self._show_version(slot.role, engine.model_version)
         engine.pressure = lambda: self.pool.busy
         if engine.voices is not self.voices:
             self.voices.absorb(engine.voices)
@@ -158,6 +170,26 @@ class ServerContext:
             self.metrics.load_seconds.labels(slot.role, step).set(seconds)
         if slot.role == "main" and self.cloner is not None and self.cloner.engine is not engine:
             self.cloner.use_engine(engine)  # fits are judged on the main model's rendering
+
+    def engine_switched(self, slot: TierSlot) -> None:
+        """A hot swap put a new engine in ``slot``. A new main brings its built-in voices: its own library
+        (plus the voices only the old one had) becomes everyone's, while the old engine keeps the old
+        library, so a request placed on it still renders the old version's voices to its end."""
+        if slot.role == "main":
+            library = slot.engine.voices
+            library.absorb(self.voices)
+            self.voices = library
+            for other in self.tiers.slots:
+                if other is not slot and other.engine is not None:
+                    other.engine.voices = library
+        self._engine_loaded(slot)
+
+    def _show_version(self, role: str, version: str) -> None:
+        shown = self._versions_shown
+        if role in shown:
+            self.metrics.model_version.remove(role, shown[role])
+        shown[role] = version
+        self.metrics.model_version.labels(role, version).set(1)
 
     def _on_cloning_event(self, event: str, result: str) -> None:
         if event == "cache":
@@ -198,12 +230,14 @@ class ServerContext:
             engine = slot.engine
             if engine is not None:
                 entry.update(bundle=engine.manifest.name, version=engine.manifest.version,
+                             model_version=engine.model_version,
                              precision=engine.precision, device=engine.graphs.runtime.device,
                              provider=engine.graphs.runtime.providers[0],
                              load_seconds=engine.load_seconds.get("total"))
             entry["warmup_seconds"] = slot.seconds_in(TierState.WARMING) if slot.ready else None
             if slot.error:
                 entry["error"] = slot.error
+            entry.update(self.models.slot_info(slot.role))
             out.append(entry)
         return out
 
@@ -253,6 +287,9 @@ class ServerContext:
                 await asyncio.get_running_loop().run_in_executor(None, self.cloner.warm)
             except Exception:
                 log.exception("cloning warm-up failed (the first enrollment will pay the import cost)")
+        if self.models.armed:  # the serving versions' canary renders, so a swap renders only the new one
+            await self._quiet_period(CLONING_WARM_QUIET_S)
+            await self.models.prepare()
 
     async def _add_narrow_sessions(self, slot: TierSlot) -> None:
         engine = slot.engine

@@ -45,7 +45,7 @@ class Placement:
         return self.tier == FAST and self.reason in DEGRADED_REASONS
 
     def headers(self) -> dict[str, str]:
-        out = {"X-Route": self.tier, "X-Route-Reason": self.reason}
+        out = {"X-Route": self.tier, "X-Route-Reason": self.reason, "X-Model-Version": self.engine.model_version}
         if self.degraded:
             out["X-Degraded"] = "true"
         return out
@@ -96,6 +96,7 @@ def submit(ctx: ServerContext, placements: list[Placement], steps: Callable[[Pla
             refused = exc
             continue
         ctx.metrics.routed.labels(placement.tier, placement.reason).inc()
+        ctx.models.inflight.hold(placement.engine, future)  # a hot swap's drain waits for it
         return future, placement
     ctx.metrics.routed.labels("rejected", "full").inc()
     assert refused is not None

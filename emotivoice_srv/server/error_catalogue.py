@@ -31,6 +31,8 @@ SCOPES = {
     "delete": "DELETE /v1/voices/{voice_id}",
     "manifest": "GET /v1/manifests/{manifest_id}",
     "store": "operations that read the voice store",
+    "admin": "the model-version admin API (/admin/models, /admin/bundles: admin keys only; not in the OpenAPI "
+             "document)",
 }
 
 
@@ -121,10 +123,24 @@ CODES: tuple[ErrorCode, ...] = (
         "bundle_error", "bundle_missing", "bundle_corrupt", "source_error", "provenance_config",
         "runtime_conflict", "device_unavailable", "bundle_exists", "bundle_write_failed", "bundle_ambiguous",
         "bundle_store_io")),
-    ErrorCode("bundle_not_found", 404, "no such bundle version in the store", (STARTUP,)),
-    ErrorCode("bundle_path_forbidden", 403, "a bundle path outside --bundle-roots", (STARTUP,)),
-    ErrorCode("delta_base_mismatch", 409, "the delta's base is not the bundle it is applied to", (STARTUP,)),
-    *(ErrorCode(code, 422, "a delta that cannot be applied", (STARTUP,)) for code in (
+    ErrorCode("bundle_not_found", 404, "no such bundle version in the store", (STARTUP, "admin")),
+    ErrorCode("bundle_path_forbidden", 403, "a bundle path outside --bundle-roots", (STARTUP, "admin")),
+    ErrorCode("delta_base_mismatch", 409, "the delta's base is not the bundle it is applied to", (STARTUP, "admin")),
+    ErrorCode("admin_only", 403, "the model-version admin API needs an admin key (--admin-keys)", ("admin",)),
+    ErrorCode("unknown_tier", 404, "a tier other than main or fallback", ("admin",)),
+    *(ErrorCode(code, 409, when, ("admin",)) for code, when in (
+        ("swap_in_progress", "another swap is running (one at a time)"),
+        ("swap_refused", "the swap cannot start"),
+        ("tier_not_ready", "the tier is not ready (loading, warming, failed or draining)"),
+        ("no_fallback_tier", "a fallback swap on a server without a fallback tier"),
+        ("no_previous_version", "a rollback before any swap"),
+        ("no_bundle_store", "a delta upload on a server without a bundle store"))),
+    *(ErrorCode(code, 422, f"a swap that failed {when}; the old version serves on", ("admin",)) for code, when in (
+        ("swap_failed", "after the switch"), ("swap_verify_failed", "verifying the bundle's hashes"),
+        ("swap_load_failed", "loading the new version"), ("swap_warmup_failed", "warming the new version up"),
+        ("swap_canary_failed", "the canary check"))),
+    ErrorCode("swap_memory_limit", 507, "two versions loaded would cross --swap-memory-limit", ("admin",)),
+    *(ErrorCode(code, 422, "a delta that cannot be applied", (STARTUP, "admin")) for code in (
         "delta_invalid", "delta_truncated", "delta_corrupt", "delta_unsafe_path", "delta_hash_mismatch",
         "delta_unreadable")),
 )

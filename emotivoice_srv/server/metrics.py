@@ -76,6 +76,13 @@ class Metrics:
                                       "state (closed|open)", ("state",), registry=r)
         self.upstream_probes = Counter("emotivoice_upstream_probes", "Probes of an unavailable upstream by result",
                                        ("result",), registry=r)
+        self.model_swaps = Counter("emotivoice_model_swaps", "Hot swaps of a tier's model version by result "
+                                   "(switched|unchanged|failed_verify|failed_load|failed_warmup|failed_canary|"
+                                   "refused_memory|refused_busy)", ("role", "result"), registry=r)
+        self.swap_seconds = Gauge("emotivoice_model_swap_seconds", "The last swap's seconds per step (to_switched: "
+                                  "request to the new version serving)", ("role", "step"), registry=r)
+        self.model_version = Gauge("emotivoice_model_version_info", "1 for the model version (bundle version + "
+                                   "manifest hash) each tier serves", ("tier", "version"), registry=r)
         self.loop_lag = Gauge("emotivoice_event_loop_lag_seconds", "Last measured event-loop delay", registry=r)
 
     def bind_pool(self, pool) -> None:

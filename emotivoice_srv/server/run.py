@@ -24,9 +24,10 @@ log = logging.getLogger("emotivoice_srv.server")
 
 def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
     """Load the first tier (fallback if configured, else main), open the port; main follows if needed."""
-    from ..cli import (deferred_provenance, fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name,
+    from ..loading import (cache_dir, deferred_provenance, fallback_args, has_fallback, load_cloner, load_engine, main_bundle_name,
                        open_voice_store)
     from ..errors import InvalidInput
+    from ..settings import bundle_store as open_bundle_store
     from ..settings import cloning_config
     from .tenancy import KeyRing
 
@@ -67,12 +68,13 @@ def serve(args: argparse.Namespace, started_at: float | None = None) -> int:
         first, (cloner, cloning_error) = loading.result()
     first_slot = fallback if fallback is not None and fallback.state is TierState.LOADING else main
     first_slot.move(TierState.WARMING, engine=first)
+    del first, loading  # the tier holds the engine: a hot swap's unload must free it (server/swap/)
     tiers = Tiers(main, fallback, policy)
     load_main = (lambda: load_engine(args)) if first_slot is fallback else None
     lifecycle.loaded(round(time.monotonic() - lifecycle.started_at, 3))
     app = create_app(tiers, config, lifecycle, cloner=cloner, cloning_config=cloning_config(args),
                      cloning_error=cloning_error, load_main=load_main, main_name=main_bundle_name(args),
-                     provenance=provenance)
+                     provenance=provenance, bundle_store=lambda: open_bundle_store(args, cache_dir(args)))
     uv_config = uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False,
                                lifespan="on", timeout_graceful_shutdown=config.drain_grace_s,
                                timeout_keep_alive=5,

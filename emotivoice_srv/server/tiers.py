@@ -106,6 +106,16 @@ class TierSlot:
         for listener in list(self.listeners):
             listener(self, old, new)
 
+    def switch(self, engine: Any) -> Any:
+        """Serve ``engine`` from the next request on (a hot upgrade or a rollback, server/swap/); returns
+        the engine it replaces, which finishes the requests already placed on it. The state stays."""
+        with self._lock:
+            if self.state not in SERVING or self.engine is None or engine is None:
+                raise InvalidTransition(f"{self.role} tier: cannot switch engines while {self.state.value}")
+            old, self.engine = self.engine, engine
+        log.info("tier engine switched", extra={"tier": self.role})
+        return old
+
     def fail(self, exc: BaseException) -> None:
         """Record a loading/warm-up failure as state (the process keeps running)."""
         self.move(S.FAILED, error=f"{type(exc).__name__}: {exc}")

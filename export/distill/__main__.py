@@ -12,7 +12,8 @@ DEFAULT_WORK = Path(os.environ.get("EMOTIVOICE_DISTILL_DIR", "cache/distill"))
 
 
 def _engine(args: argparse.Namespace):
-    from emotivoice_srv.cli import build_parser, load_engine
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.loading import load_engine
 
     serve_args = build_parser().parse_args(["synth", "-", "--threads", str(args.threads)] if args.threads else
                                            ["synth", "-"])
@@ -57,7 +58,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from bench.texts import eval_sentences
-    from emotivoice_srv.cli import _ensure_bundle, build_parser as serve_parser
+    from emotivoice_srv.cli import build_parser as serve_parser
+    from emotivoice_srv.loading import _ensure_bundle
 
     from .evaluate import dev_sentences, evaluate_run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.delta_bench import link_tree, write_manifest
+from bench.bundle_copies import link_tree, write_manifest
 from emotivoice_srv.bundle import VoiceSpec, read_manifest, sha256_file
 
 NEW_VOICE = "en_female_2"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.delta_bench import link_tree, write_manifest
+from bench.bundle_copies import link_tree, write_manifest
 from emotivoice_srv.bundle import read_manifest, verify_files
 from emotivoice_srv.bundle.delta import manifest_sha256
 from emotivoice_srv.bundle.intake import receive_delta, receive_delta_async, within_roots

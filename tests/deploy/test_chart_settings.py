@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from emotivoice_srv import settings
-from emotivoice_srv.cli import build_parser, has_fallback
+from emotivoice_srv.cli import build_parser
+from emotivoice_srv.loading import has_fallback
 
 
 def serve_options() -> dict[str, settings.Option]:

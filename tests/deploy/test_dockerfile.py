@@ -131,8 +131,9 @@ def test_the_bundles_are_baked_outside_the_cache_volume(dockerfile):
 
 def test_the_image_serves_the_baked_student_as_its_fallback_never_one_assembled_at_start(dockerfile):
     """The server's own default (`student`) assembles a bundle in the cache dir on first use; the image
-    names the baked one instead. A path is what the server loads as is (cli.load_engine)."""
-    from emotivoice_srv.cli import STUDENT, build_parser, has_fallback
+    names the baked one instead. A path is what the server loads as is (loading.load_engine)."""
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.loading import STUDENT, has_fallback
     from emotivoice_srv.bundle.student import FALLBACK_NAME
 
     value = dockerfile.env("runtime")["EMOTIVOICE_FALLBACK_BUNDLE"]
@@ -167,7 +168,8 @@ def test_the_bundle_step_bakes_the_student_fallback_with_mains_files_stored_once
     checked."""
     from emotivoice_srv.bundle import read_manifest
     from emotivoice_srv.bundle.student import FALLBACK_NAME
-    from emotivoice_srv.cli import build_parser, fallback_args, load_engine
+    from emotivoice_srv.cli import build_parser
+    from emotivoice_srv.loading import fallback_args, load_engine
 
     cache, out = tmp_path / "build-cache", tmp_path / "opt" / "bundles"
     shutil.copytree(bundle_dir, cache / "int8" / "kokoro-82m")  # an up-to-date main bundle in the cache
