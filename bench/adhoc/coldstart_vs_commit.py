@@ -13,7 +13,7 @@ from bench.procs import free_port, launch, stop, wait_200, wait_port
 old, new, bundle = sys.argv[1:4]
 pythons = {f"before ({old})": (f"{old}/.venv/bin/python", old), f"now ({new})": (f"{new}/.venv/bin/python", new)}
 res = {k: {"port": [], "ready": []} for k in pythons}
-for _ in range(8):
+for _ in range(int(os.environ.get("ROUNDS", "8"))):
     for name, (py, cwd) in pythons.items():
         port = free_port()
         os.chdir(cwd)
