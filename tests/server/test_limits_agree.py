@@ -64,7 +64,7 @@ def test_a_text_within_the_advertised_whole_length_renders_past_the_request_time
     with limited.client() as c:
         refused = c.post("/v1/tts", json={"text": LONG_6000, "voice": "en_female_1"}).json()["error"]["message"]
         advertised = int(re.search(r"at most (\d+) characters", refused).group(1))
-        text = (SENTENCE * 20)[: advertised // 2].rsplit(" ", 1)[0] + "."
+        text = (SENTENCE * 40)[: advertised * 3 // 4].rsplit(" ", 1)[0] + "."
         t0 = time.perf_counter()
         r = c.post("/v1/tts", json={"text": text, "voice": "en_male_1"})
         elapsed = time.perf_counter() - t0
